@@ -1,0 +1,31 @@
+/**
+ * Object storage behind one interface: the local folder (default) or S3 (scale-out).
+ * Keys are opaque paths like "files/2026/ab12…/video.mp4".
+ */
+import type { Readable } from "node:stream";
+
+export interface StoredFile {
+  key: string;
+  /** The public URL this server serves the file at. */
+  url: string;
+  contentType: string;
+  fileName: string;
+  size: number;
+}
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive. */
+  end: number;
+}
+
+export interface Storage {
+  /** Stores bytes atomically: a reader never sees a partial file. */
+  put(input: { body: Buffer | Readable; contentType: string; fileName: string }): Promise<StoredFile>;
+  /** Stores a file already on disk (moved or copied), atomically. */
+  putFile(input: { path: string; contentType: string; fileName: string }): Promise<StoredFile>;
+  stat(key: string): Promise<StoredFile | undefined>;
+  read(key: string, range?: ByteRange): Promise<Readable>;
+  /** The key of a URL that points into this storage, or undefined for any other URL. */
+  keyFromUrl(url: string): string | undefined;
+}
