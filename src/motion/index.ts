@@ -1,0 +1,198 @@
+/**
+ * The motion stage: audio (and optional phoneme timings) -> one MotionFrame per video frame per face.
+ *
+ * @example
+ *   const frames = buildMotionTrack({ pcm, numFrames: 250, fps: 25, seed: 42, prompt: "a woman smiling" });
+ *   const [left, right] = buildMotion({ faces: [{ pcm: a, x: 300 }, { pcm: b, x: 900 }], numFrames, fps, seed, prompt });
+ */
+import type { Pcm } from "../media/types.js";
+import type { MotionFrame, PhonemeTiming } from "./types.js";
+import { extractFeatures, type AudioFeatures } from "./features.js";
+import { mouthFromAudio, SILENCE_LIP_CLOSE, type MouthCurves } from "./mouth.js";
+import { combineVisemes, visemesFromPhonemes } from "./visemes.js";
+import { buildLife, type LifeCurves, type ListenInput } from "./life.js";
+import { parseMood, type Mood } from "./mood.js";
+import { clamp, smoothZeroPhase } from "./curves.js";
+
+export type { AudioFeatures } from "./features.js";
+export type { Mood } from "./mood.js";
+export type { MouthCurves } from "./mouth.js";
+export type { LifeCurves, ListenInput } from "./life.js";
+export { extractFeatures } from "./features.js";
+export { parseMood } from "./mood.js";
+export { visemesFromPhonemes, visemeFor } from "./visemes.js";
+export { streamSeed } from "./life.js";
+
+export interface MotionTrackInput {
+  /** This face's voice: mono PCM (any rate; 16 kHz typical), aligned with frame 0. */
+  pcm: Pcm;
+  /** Exact phoneme timings (seconds, same time base as pcm) when the speech was synthesized. */
+  phonemes?: PhonemeTiming[];
+  numFrames: number;
+  fps: number;
+  seed: number;
+  prompt?: string;
+  role?: "speaker";
+  /** Other speakers in the scene (conversation): turn toward them while they talk and this face is silent. */
+  listenTo?: ListenInput | null;
+  /** A face index mixed into the seed so that faces in one video move differently; default 0. */
+  faceIndex?: number;
+}
+
+export interface ListenerTrackInput {
+  /** The speaker's activity per frame, 0..1 (see speechActivity). */
+  speakerActivity: ArrayLike<number>;
+  numFrames: number;
+  fps: number;
+  seed: number;
+  prompt?: string;
+  /** Where the speaker is, seen from this face: -1 (image left) .. 1 (image right); 0 = straight ahead. */
+  towardX: number;
+  faceIndex?: number;
+}
+
+function checkFrames(numFrames: number, fps: number): void {
+  if (!Number.isInteger(numFrames) || numFrames < 0) throw new RangeError(`numFrames must be an integer >= 0, got ${numFrames}`);
+  if (!(fps > 0)) throw new RangeError(`fps must be positive, got ${fps}`);
+}
+
+function faceSeed(seed: number, faceIndex = 0): number {
+  // Face 0 keeps the request's seed unchanged; other faces get a different but fixed one.
+  return faceIndex === 0 ? seed : seed + faceIndex * 1_000_003;
+}
+
+/** Speech activity 0..1 per frame of a voice track (for listeners). */
+export function speechActivity(pcm: Pcm, numFrames: number, fps: number): Float32Array {
+  const f = extractFeatures(pcm, { fps, numFrames, pitch: false });
+  return Float32Array.from(f.speech);
+}
+
+/** Builds one speaking face's frames. */
+export function buildMotionTrack(input: MotionTrackInput): MotionFrame[] {
+  checkFrames(input.numFrames, input.fps);
+  const { numFrames: n, fps } = input;
+  const mood = parseMood(input.prompt);
+  const features = extractFeatures(input.pcm, { fps, numFrames: n });
+  let mouth = mouthFromAudio(features, { amplitude: mood.mouthAmp });
+  if (input.phonemes && input.phonemes.length > 0) {
+    const vis = visemesFromPhonemes(input.phonemes, fps, n);
+    mouth = combineVisemes(vis, features, { amplitude: mood.mouthAmp });
+  }
+  const life = buildLife({
+    numFrames: n,
+    fps,
+    seed: faceSeed(input.seed, input.faceIndex),
+    mood,
+    voice: features,
+    listen: input.listenTo ?? null,
+  });
+  return assemble(n, mouth, life, mood);
+}
+
+/** Builds the frames of a face that listens (mouth closed, blinks, nods, turned toward the speaker). */
+export function buildListenerTrack(input: ListenerTrackInput): MotionFrame[] {
+  checkFrames(input.numFrames, input.fps);
+  const n = input.numFrames;
+  const mood = parseMood(input.prompt);
+  const life = buildLife({
+    numFrames: n,
+    fps: input.fps,
+    seed: faceSeed(input.seed, input.faceIndex),
+    mood,
+    voice: null,
+    listen: { activity: input.speakerActivity, towardX: input.towardX },
+  });
+  const closed: MouthCurves = {
+    jawOpen: new Float32Array(n),
+    lipWidth: new Float32Array(n),
+    lipRound: new Float32Array(n),
+    lipClose: new Float32Array(n).fill(SILENCE_LIP_CLOSE),
+  };
+  return assemble(n, closed, life, mood);
+}
+
+export interface FaceVoice {
+  /** This face's voice, or null/absent for a face that only listens. */
+  pcm?: Pcm | null;
+  phonemes?: PhonemeTiming[];
+  /** The face's centre x in image pixels (any unit shared by all faces): who looks toward whom. */
+  x?: number;
+}
+
+/**
+ * Builds every face of a video at once: faces with a voice speak (and turn toward the others while
+ * silent), faces without one listen to whoever talks. Returns one MotionFrame[] per face, in order.
+ */
+export function buildMotion(input: {
+  faces: FaceVoice[];
+  numFrames: number;
+  fps: number;
+  seed: number;
+  prompt?: string;
+}): MotionFrame[][] {
+  const { faces, numFrames: n, fps, seed, prompt } = input;
+  checkFrames(n, fps);
+  const activity = faces.map((f) => (f.pcm ? speechActivity(f.pcm, n, fps) : null));
+  return faces.map((face, k) => {
+    // Who else talks, and where are they?
+    const others = faces.map((_, j) => j).filter((j) => j !== k && activity[j]);
+    let listen: ListenInput | null = null;
+    if (others.length > 0) {
+      const act = new Float32Array(n);
+      const weightedX = new Float32Array(n);
+      for (const j of others) {
+        const a = activity[j]!;
+        for (let i = 0; i < n; i++) {
+          act[i] = Math.max(act[i], a[i]);
+          weightedX[i] += a[i] * Math.sign((faces[j].x ?? 0) - (face.x ?? 0));
+        }
+      }
+      // One direction for the whole clip (the loudest-for-longest other speaker), smoothed per frame.
+      const dir = smoothZeroPhase(weightedX, 0.05);
+      const total = dir.reduce((s, v) => s + v, 0);
+      listen = { activity: act, towardX: clamp(Math.sign(total), -1, 1) };
+    }
+    if (face.pcm) {
+      return buildMotionTrack({ pcm: face.pcm, phonemes: face.phonemes, numFrames: n, fps, seed, prompt, listenTo: listen, faceIndex: k });
+    }
+    return buildListenerTrack({
+      speakerActivity: listen?.activity ?? new Float32Array(n),
+      numFrames: n,
+      fps,
+      seed,
+      prompt,
+      towardX: listen?.towardX ?? 0,
+      faceIndex: k,
+    });
+  });
+}
+
+function assemble(n: number, mouth: MouthCurves, life: LifeCurves, mood: Mood): MotionFrame[] {
+  const frames: MotionFrame[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    // Smiling spreads the lips a little; a wide-open jaw reduces the visible smile width.
+    const smile = life.smile[i];
+    frames[i] = {
+      jawOpen: mouth.jawOpen[i],
+      lipWidth: clamp(mouth.lipWidth[i] + 0.15 * Math.max(0, smile), -1, 1),
+      lipRound: mouth.lipRound[i],
+      lipClose: mouth.lipClose[i],
+      smile,
+      blinkLeft: life.blinkLeft[i],
+      blinkRight: life.blinkRight[i],
+      browRaise: life.browRaise[i],
+      headYaw: life.headYaw[i],
+      headPitch: life.headPitch[i],
+      headRoll: life.headRoll[i],
+      headX: life.headX[i],
+      headY: life.headY[i],
+      gazeX: life.gazeX[i],
+      gazeY: life.gazeY[i],
+    };
+  }
+  void mood;
+  return frames;
+}
+
+export type { AudioFeatures as Features };
+export const _internal = { faceSeed };
