@@ -20,12 +20,23 @@ export interface ByteRange {
 }
 
 export interface Storage {
-  /** Stores bytes atomically: a reader never sees a partial file. */
-  put(input: { body: Buffer | Readable; contentType: string; fileName: string }): Promise<StoredFile>;
-  /** Stores a file already on disk (moved or copied), atomically. */
-  putFile(input: { path: string; contentType: string; fileName: string }): Promise<StoredFile>;
+  /**
+   * Stores bytes atomically: a reader never sees a partial file. `key` (from KeyedStorage.newKey) stores
+   * under a key chosen in advance; without it a fresh key is made.
+   */
+  put(input: { body: Buffer | Readable; contentType: string; fileName: string; key?: string }): Promise<StoredFile>;
+  /** Stores a file already on disk (copied; the source is left in place), atomically. */
+  putFile(input: { path: string; contentType: string; fileName: string; key?: string }): Promise<StoredFile>;
   stat(key: string): Promise<StoredFile | undefined>;
   read(key: string, range?: ByteRange): Promise<Readable>;
   /** The key of a URL that points into this storage, or undefined for any other URL. */
   keyFromUrl(url: string): string | undefined;
+}
+
+/** A storage that can name a file before it exists (uploads hand out the file's URL before its bytes arrive). */
+export interface KeyedStorage extends Storage {
+  /** A fresh, unguessable key for a file of this name; nothing is stored yet. */
+  newKey(fileName: string): string;
+  /** The public URL of a key (whether or not it is stored yet). */
+  urlFor(key: string): string;
 }

@@ -1,0 +1,167 @@
+/**
+ * LocalStorage: files under <dataDir>/files, served by this server at <baseUrl>/files/….
+ * Every write goes to <dataDir>/tmp first and is renamed into place, so a reader never sees a partial file.
+ * One object per folder: files/<yyyy>/<random>/<file name>, with its metadata in a `.meta.json` beside it.
+ *
+ * @example
+ *   const storage = new LocalStorage({ dataDir: config.dataDir, baseUrl: "http://127.0.0.1:8000" });
+ *   const file = await storage.putFile({ path: "/tmp/out.mp4", contentType: "video/mp4", fileName: "video.mp4" });
+ *   // file.url = "http://127.0.0.1:8000/files/2026/Xb3…/video.mp4"
+ */
+import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import mime from "mime-types";
+import type { ByteRange, KeyedStorage, StoredFile } from "./types.js";
+
+export interface LocalStorageOptions {
+  dataDir: string;
+  /** The public base URL of this server (no trailing slash), e.g. "http://127.0.0.1:8000". */
+  baseUrl: string;
+  /** Other origins that also reach this server (e.g. "http://localhost:8000"); their file URLs are ours too. */
+  aliasOrigins?: string[];
+}
+
+interface Meta {
+  contentType: string;
+  fileName: string;
+  createdAt: string;
+}
+
+const KEY_RE = /^files\/\d{4}\/[A-Za-z0-9_-]{16,64}\/[^/\\]{1,200}$/;
+const META = ".meta.json";
+
+/** A file name safe on every file system and in a URL path segment. */
+export function safeFileName(name: string): string {
+  const base = path.basename(name.replace(/\\/g, "/")).normalize("NFKC");
+  const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "").slice(-120);
+  return cleaned.length > 0 ? cleaned : "file";
+}
+
+/** Whether `key` names an object (not a metadata file, no traversal). */
+export function isValidKey(key: string): boolean {
+  if (!KEY_RE.test(key)) return false;
+  const name = key.slice(key.lastIndexOf("/") + 1);
+  return !name.startsWith(".") && name !== META;
+}
+
+export class LocalStorage implements KeyedStorage {
+  readonly root: string;
+  private readonly tmpDir: string;
+  private readonly base: URL;
+  private readonly origins: Set<string>;
+
+  constructor(private readonly options: LocalStorageOptions) {
+    this.root = path.resolve(options.dataDir);
+    this.tmpDir = path.join(this.root, "tmp");
+    this.base = new URL(options.baseUrl.replace(/\/+$/, "") + "/");
+    this.origins = new Set([this.base.origin, ...(options.aliasOrigins ?? []).map((o) => new URL(o).origin)]);
+  }
+
+  newKey(fileName: string): string {
+    const year = new Date().getUTCFullYear();
+    return `files/${year}/${randomBytes(16).toString("base64url")}/${safeFileName(fileName)}`;
+  }
+
+  urlFor(key: string): string {
+    return new URL(key.split("/").map(encodeURIComponent).join("/"), this.base).toString();
+  }
+
+  keyFromUrl(url: string): string | undefined {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return undefined;
+    }
+    if (!this.origins.has(parsed.origin)) return undefined;
+    const prefix = this.base.pathname; // ends with "/"
+    if (!parsed.pathname.startsWith(prefix)) return undefined;
+    let key: string;
+    try {
+      key = parsed.pathname.slice(prefix.length).split("/").map(decodeURIComponent).join("/");
+    } catch {
+      return undefined;
+    }
+    return isValidKey(key) ? key : undefined;
+  }
+
+  async put(input: { body: Buffer | Readable; contentType: string; fileName: string; key?: string }): Promise<StoredFile> {
+    const tmp = await this.tmpPath();
+    try {
+      if (Buffer.isBuffer(input.body)) await writeFile(tmp, input.body);
+      else await pipeline(input.body, createWriteStream(tmp));
+      return await this.commit(tmp, input);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async putFile(input: { path: string; contentType: string; fileName: string; key?: string }): Promise<StoredFile> {
+    const tmp = await this.tmpPath();
+    try {
+      await copyFile(input.path, tmp);
+      return await this.commit(tmp, input);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async stat(key: string): Promise<StoredFile | undefined> {
+    if (!isValidKey(key)) return undefined;
+    const file = path.join(this.root, key);
+    let size: number;
+    try {
+      const s = await stat(file);
+      if (!s.isFile()) return undefined;
+      size = s.size;
+    } catch {
+      return undefined;
+    }
+    const fileName = key.slice(key.lastIndexOf("/") + 1);
+    let meta: Partial<Meta> = {};
+    try {
+      meta = JSON.parse(await readFile(path.join(path.dirname(file), META), "utf8")) as Meta;
+    } catch {
+      // No metadata (copied in by hand): fall back to the extension.
+    }
+    const contentType = meta.contentType ?? (mime.lookup(fileName) || "application/octet-stream");
+    return { key, url: this.urlFor(key), contentType, fileName: meta.fileName ?? fileName, size };
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    if (!isValidKey(key)) throw new Error(`Not a storage key: ${key}`);
+    const file = path.join(this.root, key);
+    const stream = createReadStream(file, range ? { start: range.start, end: range.end } : {});
+    // Surface "not found" as a rejected promise rather than a later stream error.
+    await new Promise<void>((resolve, reject) => {
+      stream.once("open", () => resolve());
+      stream.once("error", reject);
+    });
+    return stream;
+  }
+
+  private async tmpPath(): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true });
+    return path.join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString("hex")}.part`);
+  }
+
+  /** Moves a finished temp file into place: metadata first, then the file (its presence means "stored"). */
+  private async commit(tmp: string, input: { contentType: string; fileName: string; key?: string }): Promise<StoredFile> {
+    const key = input.key ?? this.newKey(input.fileName);
+    if (!isValidKey(key)) throw new Error(`Not a storage key: ${key}`);
+    const file = path.join(this.root, key);
+    const dir = path.dirname(file);
+    await mkdir(dir, { recursive: true });
+    const meta: Meta = { contentType: input.contentType, fileName: safeFileName(input.fileName), createdAt: new Date().toISOString() };
+    const metaTmp = `${tmp}.meta`;
+    await writeFile(metaTmp, JSON.stringify(meta));
+    await rename(metaTmp, path.join(dir, META));
+    const { size } = await stat(tmp);
+    await rename(tmp, file);
+    return { key, url: this.urlFor(key), contentType: input.contentType, fileName: meta.fileName, size };
+  }
+}
