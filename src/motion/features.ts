@@ -31,8 +31,15 @@ export interface AudioFeatures {
   highRatioDb: Float32Array;
   /** Spectral centroid in Hz (whole spectrum). */
   centroid: Float32Array;
-  /** Spectral centroid of the voice band (250-4000 Hz) in Hz: vowel brightness (i/e high, o/u low). */
+  /** Spectral centroid of the voice band (250-4000 Hz) in Hz. */
   bandCentroid: Float32Array;
+  /**
+   * Vowel colour from three bands, L 250-900, M 900-1800, H 1800-3500 Hz, in dB:
+   * `front` = H - M (high for i/e, whose F2 is high), `back` = L - (M + H) (high for o/u, whose F1 and F2
+   * are both low; low for a, whose F1/F2 sit in M).
+   */
+  front: Float32Array;
+  back: Float32Array;
   /** Spectral rolloff (95 % of energy) in Hz. */
   rolloff: Float32Array;
   /** Spectral flatness 0 (tonal) .. 1 (noise). */
@@ -71,7 +78,7 @@ const Meyda: MeydaApi = ((MeydaModule as unknown as { default?: MeydaApi }).defa
 
 const MIN_DB = -120;
 /** Absolute level below which nothing counts as speech (dBFS of the windowed RMS). */
-const ABS_SPEECH_DB = -58;
+const ABS_SPEECH_DB = -66;
 
 export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
   const { sampleRate, samples } = pcm;
@@ -90,6 +97,8 @@ export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
   const highRatioDb = new Float32Array(numFrames);
   const centroid = new Float32Array(numFrames);
   const bandCentroid = new Float32Array(numFrames);
+  const front = new Float32Array(numFrames);
+  const back = new Float32Array(numFrames);
   const rolloff = new Float32Array(numFrames);
   const flatness = new Float32Array(numFrames);
   const zcr = new Float32Array(numFrames);
@@ -113,6 +122,9 @@ export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
   const features = ["rms", "powerSpectrum", "spectralCentroid", "spectralRolloff", "spectralFlatness", "zcr", "mfcc"] as const;
   const bandLo = Math.max(1, Math.round(250 / binHz));
   const bandHi = Math.min(windowSize / 2 - 1, Math.round(4000 / binHz));
+  const b900 = Math.round(900 / binHz);
+  const b1800 = Math.round(1800 / binHz);
+  const b3500 = Math.min(windowSize / 2 - 1, Math.round(3500 / binHz));
   // Parseval with a Hann window: sum|X|^2 = N * sum(w^2 x^2); mean(w^2) = 3/8 for Hann.
   const powerScale = 2 / (windowSize * windowSize * 0.375);
 
@@ -147,6 +159,14 @@ export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
       moment += ps[k] * k;
     }
     bandCentroid[i] = band > 0 ? (moment / band) * binHz : 0;
+    let pl = 1e-12;
+    let pm = 1e-12;
+    let ph = 1e-12;
+    for (let k = bandLo; k < b900; k++) pl += ps[k];
+    for (let k = b900; k < b1800; k++) pm += ps[k];
+    for (let k = b1800; k <= b3500; k++) ph += ps[k];
+    front[i] = 10 * Math.log10(ph / pm);
+    back[i] = 10 * Math.log10(pl / (pm + ph));
     for (let k = bandHi + 1; k < ps.length; k++) high += ps[k];
     db[i] = Math.max(MIN_DB, 10 * Math.log10(band * powerScale + 1e-12));
     highRatioDb[i] = 10 * Math.log10((high + 1e-12) / (band + 1e-12));
@@ -167,7 +187,7 @@ export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
   }
 
   const vad = voiceActivity(db, fps);
-  return { fps, numFrames, sampleRate, windowSize, rms, fullDb, db, highRatioDb, centroid, bandCentroid, rolloff, flatness, zcr, mfcc, f0, clarity, ...vad };
+  return { fps, numFrames, sampleRate, windowSize, rms, fullDb, db, highRatioDb, centroid, bandCentroid, front, back, rolloff, flatness, zcr, mfcc, f0, clarity, ...vad };
 }
 
 function finite(v: number): number {

@@ -3,7 +3,7 @@
  * the same motion and another seed another motion.
  *
  * - Blinks: log-normal intervals (median ~3.4 s, mostly 2-6 s, scaled by the mood's blink rate), drawn
- *   towards speech pauses, occasional double blinks; ~100-130 ms close, short hold, slower ~160-260 ms open;
+ *   towards speech pauses, occasional double blinks; ~80-120 ms close, short hold, slower ~200-300 ms open;
  *   both eyes nearly together (the right eye lags by up to ~12 ms, slightly different depth).
  * - Head: idle micro-motion (sums of slow sines, a few tenths of a degree); while speaking a slow sway
  *   per phrase and nods on emphasis (loudness and pitch peaks); all scaled by the mood's energy.
@@ -118,9 +118,9 @@ export function scheduleBlinks(rng: Rng, duration: number, fps: number, rate = 1
   const make = (peak: number): Blink => ({
     peak,
     amp: rng.range(0.92, 1),
-    close: rng.range(0.09, 0.13),
+    close: rng.range(0.08, 0.12),
     hold: rng.range(0.015, 0.045),
-    open: rng.range(0.16, 0.26),
+    open: rng.range(0.2, 0.3),
     rightLag: rng.range(0, 0.012),
     rightAmp: rng.range(0.95, 1),
   });
@@ -134,7 +134,7 @@ export function scheduleBlinks(rng: Rng, duration: number, fps: number, rate = 1
     const peak = Math.round(t * fps) / fps;
     if (blinks.length === 0 || peak - blinks[blinks.length - 1].peak > 0.5) {
       blinks.push(make(peak));
-      if (rng.chance(0.08)) {
+      if (rng.chance(0.06)) {
         const second = Math.round((peak + rng.range(0.28, 0.4)) * fps) / fps;
         if (second < duration - 0.1) blinks.push(make(second));
       }
@@ -154,7 +154,7 @@ export function blinkShape(b: Pick<Blink, "peak" | "amp" | "close" | "hold" | "o
   }
   if (t <= b.peak + b.hold) return b.amp;
   const x = (t - b.peak - b.hold) / b.open;
-  return b.amp * (1 - x) * (1 - x) * (1 + 0.5 * x); // quick first lift, slow settle
+  return b.amp * (1 - x * x * (3 - 2 * x)); // eased open, slower than the close
 }
 
 function renderBlinks(blinks: Blink[], n: number, fps: number): { left: Float32Array; right: Float32Array } {
@@ -345,16 +345,17 @@ export function buildLife(input: LifeInput): LifeCurves {
     for (const p of peaks) {
       const t = p.frame / fps;
       const s = clamp(p.strength - 0.3, 0, 1.6);
-      if (nod.chance(0.85)) addBump(nodCurve, fps, t - 0.03, 1.6 * DEG * s * nod.range(0.7, 1.15), 0.14, 0.22);
+      if (nod.chance(0.85)) addBump(nodCurve, fps, t - 0.03, 1.3 * DEG * Math.min(s, 1.3) * nod.range(0.7, 1.15), 0.18, 0.24);
       if (p.strength >= strongest && p.strength > 1 && brow.chance(0.7)) {
         addBump(browCurve, fps, t - 0.04, clamp(0.18 * s * brow.range(0.8, 1.3), 0, 0.4), 0.12, 0.35);
       }
     }
     for (let i = 0; i < n; i++) {
-      headPitch[i] += energy * nodCurve[i];
+      // Nods grow less than linearly with the mood's energy (fast big nods look mechanical).
+      headPitch[i] += Math.sqrt(energy) * nodCurve[i];
       browRaise[i] += clamp(energy, 0.5, 1.5) * browCurve[i];
       // Speaking heads move a bit with the nods: a small translation.
-      headY[i] += 0.25 * energy * nodCurve[i];
+      headY[i] += 0.25 * Math.sqrt(energy) * nodCurve[i];
     }
   }
 

@@ -43,7 +43,7 @@ export function openingTarget(f: AudioFeatures, peakOpen = 0.7): Float32Array {
     const x = clamp((f.db[i] - lo) / (top - lo), 0, 1.25);
     // Fricatives (energy above 4 kHz comparable to the voice band, noisy spectrum): teeth close.
     const fric = clamp((f.highRatioDb[i] + 14) / 12, 0, 1) * clamp((f.flatness[i] - 0.15) / 0.3, 0.3, 1);
-    out[i] = peakOpen * x * (1 - 0.55 * fric);
+    out[i] = peakOpen * x ** 1.4 * (1 - 0.55 * fric);
   }
   return out;
 }
@@ -66,13 +66,30 @@ export function closureDips(f: AudioFeatures): Float32Array {
     }
     const depth = Math.min(left, right) - f.db[i];
     if (!(depth >= 5)) continue;
-    if (f.highRatioDb[i] > -12) continue; // a fricative, not a lip closure
+    // A loud hiss is a fricative, not a lip closure (a near-silent dip may have any spectrum).
+    if (f.highRatioDb[i] > -12 && f.db[i] > f.noiseDb[i] + 10) continue;
     const strength = clamp((depth - 4) / 6, 0, 0.9);
     out[i] = Math.max(out[i], strength);
     // A closure usually spans more than one analysis window: lighter on the neighbours that dip too.
     for (const j of [i - 1, i + 1]) {
       if (j >= 0 && j < n && f.db[j] < Math.min(left, right) - 4) out[j] = Math.max(out[j], strength * 0.5);
     }
+  }
+  return out;
+}
+
+/** Standardised value per frame relative to the speaker's voiced frames (median 0, 1 = half the 10-90 % range). */
+export function speakerZ(f: AudioFeatures, x: Float32Array): Float32Array {
+  const n = f.numFrames;
+  const vals: number[] = [];
+  for (let i = 0; i < n; i++) if (f.speech[i] && f.db[i] > f.noiseDb[i] + 6) vals.push(x[i]);
+  const out = new Float32Array(n);
+  if (vals.length < 3) return out;
+  const med = quantile(vals, 0.5);
+  const half = Math.max(1.5, (quantile(vals, 0.9) - quantile(vals, 0.1)) / 2);
+  for (let i = 0; i < n; i++) {
+    if (!f.speech[i]) continue;
+    out[i] = clamp((x[i] - med) / half, -2, 2);
   }
   return out;
 }
@@ -85,25 +102,18 @@ export function mouthFromAudio(f: AudioFeatures, opts: MouthOptions = {}): Mouth
   const dips = closureDips(f);
   for (let i = 0; i < n; i++) target[i] *= 1 - dips[i];
 
-  // Vowel colour from the voice-band centroid relative to the speaker's own median over voiced frames.
-  const voicedCentroids: number[] = [];
-  for (let i = 0; i < n; i++) if (f.speech[i] && f.bandCentroid[i] > 0) voicedCentroids.push(Math.log2(f.bandCentroid[i]));
-  const med = voicedCentroids.length ? quantile(voicedCentroids, 0.5) : 10;
-  const spread = voicedCentroids.length
-    ? Math.max(0.15, quantile(voicedCentroids, 0.85) - quantile(voicedCentroids, 0.15))
-    : 1;
-  const bright = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    if (!f.speech[i] || f.bandCentroid[i] <= 0) continue;
-    bright[i] = clamp((Math.log2(f.bandCentroid[i]) - med) / spread, -1.5, 1.5);
-  }
-  const brightS = movingAverage(bright, 1);
+  // Vowel colour: the band ratios relative to the speaker's own voiced frames (median, spread).
+  const spreadZ = speakerZ(f, f.front);
+  const roundZ = speakerZ(f, f.back);
+  const spreadS = movingAverage(spreadZ, 1);
+  const roundS = movingAverage(roundZ, 1);
 
   const jawRaw = attackRelease(target, 0.8, 0.5);
   const jaw = shiftEarlier(jawRaw, lead);
   const speechGate = shiftEarlier(attackRelease(Float32Array.from(f.speech), 0.8, 0.4), lead);
   const dipsS = shiftEarlier(dips, lead);
-  const brightL = shiftEarlier(brightS, lead);
+  const spreadL = shiftEarlier(spreadS, lead);
+  const roundL = shiftEarlier(roundS, lead);
 
   const jawOpen = new Float32Array(n);
   const lipWidth = new Float32Array(n);
@@ -114,9 +124,12 @@ export function mouthFromAudio(f: AudioFeatures, opts: MouthOptions = {}): Mouth
     jawOpen[i] = j;
     // Shape needs some opening to read; scale by the speech gate so silence is neutral.
     const g = speechGate[i];
-    const b = brightL[i];
-    lipWidth[i] = clamp(0.45 * b * g, -0.6, 0.6);
-    lipRound[i] = clamp(-0.5 * b * g, 0, 0.7);
+    // Rounded (o/u) vowels pucker: width goes negative as rounding grows.
+    const round = clamp(0.45 * (roundL[i] - 0.3), 0, 0.7) * g;
+    const z = spreadL[i];
+    const spread = clamp(z > 0 ? 0.4 * z : 0.15 * z, -0.3, 0.6) * g;
+    lipRound[i] = round;
+    lipWidth[i] = clamp(spread - 0.8 * round, -0.6, 0.6);
     const silenceClose = SILENCE_LIP_CLOSE * (1 - g);
     lipClose[i] = clamp(Math.max(silenceClose, dipsS[i]) * (1 - clamp(j / 0.3, 0, 1) * 0.8), 0, 1);
   }

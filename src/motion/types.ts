@@ -3,7 +3,10 @@
  * All values are dimensionless; 0 means the source photo's own pose/expression.
  */
 export interface MotionFrame {
-  /** Jaw/mouth opening, 0 (closed) .. 1 (wide open). */
+  /**
+   * Jaw/mouth opening, 0 (closed) .. 1 (wide open). Conversational speech peaks around 0.6-0.75 on loud
+   * syllables; 1 is reserved for shouting/singing.
+   */
   jawOpen: number;
   /** Lip corner stretch (+) or pucker (-), about -1..1. */
   lipWidth: number;
@@ -18,13 +21,19 @@ export interface MotionFrame {
   blinkRight: number;
   /** Eyebrow raise, 0..1. */
   browRaise: number;
-  /** Head rotation in radians relative to the photo, and translation in face widths. */
+  /**
+   * Head rotation in radians relative to the photo, and translation in face widths.
+   * Signs (image coordinates, x right, y down): headYaw > 0 turns the face toward the image's right,
+   * headPitch > 0 tips the chin down (a nod), headRoll > 0 tilts the head clockwise as seen in the image,
+   * headX > 0 moves right, headY > 0 moves down. Typical ranges: rotations within ±0.07 (4°), translations
+   * within ±0.03.
+   */
   headYaw: number;
   headPitch: number;
   headRoll: number;
   headX: number;
   headY: number;
-  /** Gaze offset in radians (eyes only), for listeners turning toward a speaker. */
+  /** Gaze offset in radians (eyes only): gazeX > 0 looks toward the image's right, gazeY > 0 looks down. */
   gazeX: number;
   gazeY: number;
 }

@@ -11,8 +11,9 @@
  * - ARPAbet (CMUdict): AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW B CH D DH F G HH JH K L M N NG P R S
  *   SH T TH V W Y Z ZH, with optional stress digits (AH0, IY1).
  * - Silence: "", "_", "sil", "sp", "pau", "#", "|", "||", "spn", "h#".
- * eSpeak and ARPAbet share some upper-case letters with different sounds (D T S Z N): the notation is
- * detected once per sequence (any two-letter ARPAbet symbol or stress digit on a vowel -> ARPAbet).
+ * eSpeak and ARPAbet share some letters with different sounds (D T S Z N): the notation is detected once
+ * per sequence (any non-ASCII symbol -> IPA; any two-letter ARPAbet symbol, any case, or a stress digit on
+ * a vowel -> ARPAbet; else eSpeak), or given explicitly.
  */
 import type { PhonemeTiming } from "./types.js";
 import type { AudioFeatures } from "./features.js";
@@ -118,12 +119,16 @@ const ARPABET: Record<string, VisemeName[]> = {
   W: ["W"], WH: ["W"], Y: ["J"], Q: ["GLOTTAL"],
 };
 
-const ARPA_MARK = /^(AA|AE|AH|AO|AW|AY|EH|ER|EY|IH|IY|OW|OY|UH|UW|AX|IX|HH|CH|JH|NG|DH|TH|SH|ZH)[012]?$|^[A-Z]{1,2}[012]$/;
+const ARPA_MARK = /^(aa|ae|ah|ao|aw|ay|eh|er|ey|ih|iy|ow|oy|uh|uw|ax|axr|ix|hh|ch|jh|ng|dh|th|sh|zh|pau)[012]?$|^[A-Z]{1,2}[012]$/i;
 
 export type Notation = "auto" | "ipa" | "espeak" | "arpabet";
 
-/** Decides the notation of a sequence: ARPAbet when any symbol is unmistakably ARPAbet, else eSpeak/IPA. */
+/**
+ * Decides the notation of a sequence: IPA when any symbol has a non-ASCII letter, ARPAbet when any symbol
+ * is unmistakably ARPAbet (AA, HH, IY1, "pau", any case), else eSpeak.
+ */
 export function detectNotation(symbols: string[]): Exclude<Notation, "auto"> {
+  if (symbols.some((s) => /[^\x00-\x7f]/.test(s))) return "ipa";
   return symbols.some((s) => ARPA_MARK.test(s.trim())) ? "arpabet" : "espeak";
 }
 
