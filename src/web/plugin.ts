@@ -49,6 +49,32 @@ export interface PlaygroundRequest {
   error?: string | null;
 }
 
+/** The fields of a queued job the history needs (structurally, src/queue/types.ts `Job`). */
+export interface JobLike {
+  id: string;
+  endpointId: string;
+  status: string;
+  outcome?: string;
+  input: Record<string, unknown>;
+  result?: unknown;
+  failure?: { message: string };
+  createdAt: string;
+}
+
+/** A queue job as a history entry: a failed or cancelled COMPLETED job shows as FAILED or CANCELLED. */
+export function playgroundRequestOf(job: JobLike): PlaygroundRequest {
+  const ended = job.status === "COMPLETED" && job.outcome !== undefined && job.outcome !== "OK";
+  return {
+    request_id: job.id,
+    endpoint_id: job.endpointId,
+    status: ended ? (job.outcome === "CANCELLED" ? "CANCELLED" : "FAILED") : job.status,
+    created_at: job.createdAt,
+    input: job.input,
+    output: job.outcome === "OK" ? ((job.result as VideoOutput | undefined) ?? null) : null,
+    error: job.failure?.message ?? null,
+  };
+}
+
 /** Where the page finds the server's own routes (all same-origin paths). */
 export interface PlaygroundRoutes {
   /** fal queue base: submit is POST `${queue}/${endpointId}`; status/result/cancel use the returned URLs. */
@@ -63,7 +89,7 @@ export interface PlaygroundRoutes {
 
 export const DEFAULT_ROUTES: PlaygroundRoutes = Object.freeze({
   queue: "/queue",
-  uploadInitiate: "/rest/storage/upload/initiate",
+  uploadInitiate: "/storage/upload/initiate",
   falProxy: "/api/fal/proxy",
   voices: "/voices",
 });

@@ -252,6 +252,28 @@ describe("playground in a real browser", { skip, timeout: 180_000 }, () => {
     await page.context().close();
   });
 
+  it("plays each voice's sample, and says so when the server has none", async () => {
+    const page = await newPage();
+    await page.goto(`${server.url}/playground/fal-ai/ai-avatar/single-text`);
+    await page.getByLabel("Voice", { exact: true }).selectOption("Roger");
+    const play = page.getByRole("button", { name: "Play a sample of the chosen voice" });
+    await play.click();
+    await page.waitForFunction(() => document.querySelector("#field-voice button")?.textContent === "■ Stop");
+    assert.match((await page.locator("#field-voice audio").getAttribute("src")) ?? "", /\/voices\/Roger\/sample\.wav$/);
+    await page.context().close();
+
+    const bare = await startStubServer({ voiceSamples: false });
+    try {
+      const page2 = await newPage();
+      await page2.goto(`${bare.url}/playground/fal-ai/ai-avatar/single-text`);
+      await page2.waitForFunction(() => (document.querySelector("#field-voice button") as HTMLButtonElement | null)?.disabled === true);
+      assert.equal(await page2.locator("#field-voice .note").textContent(), "No voice samples on this server.");
+      await page2.context().close();
+    } finally {
+      await bare.close();
+    }
+  });
+
   it("the cURL snippet runs as it is", async () => {
     const page = await newPage();
     await page.goto(`${server.url}/playground/fal-ai/ai-avatar`);

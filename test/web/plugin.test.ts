@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import Fastify from "fastify";
 import { ENDPOINTS } from "../../src/api/endpoints.js";
 import { InputError } from "../../src/errors.js";
-import { DEFAULT_ROUTES, registerPlayground, type PlaygroundDeps, type PlaygroundRequest } from "../../src/web/plugin.js";
+import { DEFAULT_ROUTES, playgroundRequestOf, registerPlayground, type PlaygroundDeps, type PlaygroundRequest } from "../../src/web/plugin.js";
 
 const PLAYGROUND = { "x-mouthpiece-playground": "1" };
 
@@ -205,5 +205,20 @@ describe("GET /api/playground/requests", () => {
     assert.equal(res.statusCode, 200);
     assert.deepEqual(owners, ["key:42"]);
     await app.close();
+  });
+});
+
+describe("playgroundRequestOf", () => {
+  const job = { id: "r1", endpointId: "fal-ai/ai-avatar", input: { image_url: "u" }, createdAt: "2026-01-01T00:00:00Z" };
+  it("maps queue jobs to history entries, naming failed and cancelled ones", () => {
+    const video = { video: { url: "http://h/files/v.mp4" }, seed: 42 };
+    assert.deepEqual(playgroundRequestOf({ ...job, status: "COMPLETED", outcome: "OK", result: video }), {
+      request_id: "r1", endpoint_id: "fal-ai/ai-avatar", status: "COMPLETED", created_at: "2026-01-01T00:00:00Z",
+      input: { image_url: "u" }, output: video, error: null,
+    });
+    const failed = playgroundRequestOf({ ...job, status: "COMPLETED", outcome: "ERROR", failure: { message: "No face found" } });
+    assert.deepEqual([failed.status, failed.error, failed.output], ["FAILED", "No face found", null]);
+    assert.equal(playgroundRequestOf({ ...job, status: "COMPLETED", outcome: "CANCELLED", failure: { message: "cancelled" } }).status, "CANCELLED");
+    assert.equal(playgroundRequestOf({ ...job, status: "IN_PROGRESS" }).status, "IN_PROGRESS");
   });
 });

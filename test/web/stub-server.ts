@@ -121,7 +121,7 @@ export async function startStubServer(options: StubOptions = {}): Promise<StubSe
   });
 
   // ---- storage (fal's upload protocol)
-  app.post("/rest/storage/upload/initiate", async (request, reply) => {
+  app.post("/storage/upload/initiate", async (request, reply) => {
     if (!authorized(request)) return reply.code(401).send({ detail: "key needed" });
     const body = request.body as { content_type?: string; file_name?: string };
     const id = randomUUID();

@@ -291,8 +291,9 @@ async function runRequest(config, endpoint, input, output, form) {
     state.classList.add("done");
     fill(video, videoResult(out));
   } catch (err) {
-    const cancelled = /cancel/i.test(`${final?.status} ${err.message}`);
-    state.textContent = cancelled ? "Cancelled." : `Failed: ${err.message}`;
+    // A failed or cancelled request is COMPLETED with `error` (and `error_type`) in its status.
+    const cancelled = /cancel/i.test(`${final?.error_type ?? ""} ${final?.status} ${err.message}`);
+    state.textContent = cancelled ? "Cancelled." : `Failed: ${final?.error || err.message}`;
     state.classList.add(cancelled ? "muted" : "error");
   }
 }

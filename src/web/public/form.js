@@ -19,6 +19,16 @@ function icon(media) {
   return span;
 }
 
+let samplesProbe = null;
+/** Whether GET {voices}/{name}/sample.wav answers (asked once per page). */
+function voiceSamplesAvailable(routes, voice) {
+  samplesProbe ??= fetch(`${routes.voices}/${encodeURIComponent(voice)}/sample.wav`, { method: "HEAD" }).then(
+    (res) => res.ok,
+    () => false,
+  );
+  return samplesProbe;
+}
+
 export class EndpointForm {
   /**
    * @param {{endpoint: any, fps: number, routes: any, onChange?: () => void}} options
@@ -290,6 +300,13 @@ export class EndpointForm {
       "▶ Sample",
     );
     audio.addEventListener("error", () => (note.textContent = "No voice samples on this server."));
+    // Degrade gracefully: without samples on this server, the button says so instead of failing on click.
+    voiceSamplesAvailable(this.routes, field.options[0]).then((ok) => {
+      if (ok) return;
+      button.disabled = true;
+      button.title = "This server has no voice samples";
+      note.textContent = "No voice samples on this server.";
+    });
     audio.addEventListener("play", () => (button.textContent = "■ Stop"));
     for (const ev of ["pause", "ended", "error"]) audio.addEventListener(ev, () => (button.textContent = "▶ Sample"));
     select.addEventListener("change", () => audio.pause());
