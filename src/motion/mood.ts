@@ -1,7 +1,8 @@
 /**
  * The prompt's mood: a small vocabulary of words (see docs/prompt.md) mapped to animation baselines.
  * Words may be negated ("not smiling", "no smile", "without smiling", "isn't happy") or intensified
- * ("very", "slightly"). Unknown words are ignored; an empty prompt is neutral.
+ * ("very", "slightly"). Each mood (a row of the vocabulary) counts once, at its strongest mention.
+ * Unknown words are ignored; an empty prompt is neutral.
  */
 
 export interface Mood {
@@ -84,12 +85,10 @@ export function parseMood(prompt: string | undefined | null): Mood {
     .split(/[^a-z']+/)
     .map((w) => w.replace(/^'+|'+$/g, ""))
     .filter(Boolean);
-  let smile = 0;
-  let brow = 0;
-  let energyLog = 0;
-  let blinkLog = 0;
-  let mouthLog = 0;
   const matched: string[] = [];
+  // Each mood counts once: "calm, serene, relaxed" is calm, not three times calmer. Its strongest
+  // plain mention wins; it is negated only when every mention is.
+  const found = new Map<string, { entry: Entry; scale: number; negated: boolean }>();
   for (let i = 0; i < words.length; i++) {
     const entry = MOOD_VOCABULARY.find((e) => e.pattern.test(words[i]));
     if (!entry) continue;
@@ -104,9 +103,21 @@ export function parseMood(prompt: string | undefined | null): Mood {
       }
       if (w in INTENSIFIERS) scale *= INTENSIFIERS[w];
       else if (!FILLERS.has(w)) seen++;
-      // A sentence-like break: another mood word stops the look-back.
+      // Another mood word stops the look-back.
       if (MOOD_VOCABULARY.some((e) => e.pattern.test(w))) break;
     }
+    matched.push(negated ? `not ${words[i]}` : words[i]);
+    const prev = found.get(entry.name);
+    if (!prev) found.set(entry.name, { entry, scale, negated });
+    else if (prev.negated && !negated) found.set(entry.name, { entry, scale, negated });
+    else if (!negated && scale > prev.scale) prev.scale = scale;
+  }
+  let smile = 0;
+  let brow = 0;
+  let energyLog = 0;
+  let blinkLog = 0;
+  let mouthLog = 0;
+  for (const { entry, scale, negated } of found.values()) {
     const e = entry.effect;
     // A negated word gives a weak opposite ("not smiling" = a little serious, not a frown).
     const s = negated ? -0.3 : scale;
@@ -115,7 +126,6 @@ export function parseMood(prompt: string | undefined | null): Mood {
     energyLog += Math.log(e.energy ?? 1) * s;
     blinkLog += Math.log(e.blinkRate ?? 1) * s;
     mouthLog += Math.log(e.mouthAmp ?? 1) * s;
-    matched.push(negated ? `not ${words[i]}` : words[i]);
   }
   const lim = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
   return {
