@@ -1,0 +1,408 @@
+/**
+ * The embedded job store: one SQLite file (better-sqlite3, WAL) under the data dir. Every state change is
+ * one transaction, so a `kill -9` at any moment leaves each request either queued, running (re-queued by
+ * `recover` when its worker is gone) or completed — never lost. Order is the submission order (`seq`);
+ * a re-queued job keeps its seq and so runs next. Workers on this host are identified as
+ * "<hostname>:<pid>:<random>", so a restart can tell at once that the previous process died.
+ *
+ * Changes notify in-process subscribers at once; subscribers also poll (every `pollMs`) so that a worker in
+ * another process on the same file is seen too.
+ *
+ * @example
+ *   const queue = SqliteJobQueue.open({ file: path.join(config.dataDir, "mouthpiece.db") });
+ */
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { workerIsDead } from "./identity.js";
+import type { CancelResult, Heartbeat, Job, JobFailure, JobLog, JobQueue, LogLevel, SubmitRequest } from "./types.js";
+
+export interface SqliteQueueOptions {
+  /** The database file (created with its folder when missing). ":memory:" for a throwaway queue. */
+  file: string;
+  /** How long a claim holds without a heartbeat. Default 15 s. */
+  leaseMs?: number;
+  /** How often subscribers re-check the database (other processes' changes). Default 1000 ms. */
+  pollMs?: number;
+}
+
+interface Row {
+  seq: number;
+  id: string;
+  endpoint_id: string;
+  owner: string;
+  input: string;
+  webhook_url: string | null;
+  status: string;
+  outcome: string | null;
+  result: string | null;
+  failure: string | null;
+  cancel_requested: number;
+  attempts: number;
+  worker_id: string | null;
+  lease_until: number | null;
+  progress_done: number | null;
+  progress_total: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  inference_time: number | null;
+  log_count: number;
+  webhook_state: string | null;
+  version: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  endpoint_id TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  input TEXT NOT NULL,
+  webhook_url TEXT,
+  status TEXT NOT NULL,
+  outcome TEXT,
+  result TEXT,
+  failure TEXT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  worker_id TEXT,
+  lease_until INTEGER,
+  progress_done INTEGER,
+  progress_total INTEGER,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  inference_time REAL,
+  log_count INTEGER NOT NULL DEFAULT 0,
+  webhook_state TEXT,
+  version INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, seq);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, seq);
+CREATE TABLE IF NOT EXISTS job_logs (
+  job_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  message TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  PRIMARY KEY (job_id, n)
+);
+`;
+
+const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
+
+function toJob(row: Row): Job {
+  return {
+    id: row.id,
+    endpointId: row.endpoint_id,
+    owner: row.owner,
+    input: JSON.parse(row.input) as Record<string, unknown>,
+    webhookUrl: row.webhook_url ?? undefined,
+    status: row.status as Job["status"],
+    outcome: (row.outcome ?? undefined) as Job["outcome"],
+    result: row.result === null ? undefined : JSON.parse(row.result),
+    failure: row.failure === null ? undefined : (JSON.parse(row.failure) as JobFailure),
+    cancelRequested: row.cancel_requested === 1,
+    attempts: row.attempts,
+    createdAt: iso(row.created_at)!,
+    startedAt: iso(row.started_at),
+    finishedAt: iso(row.finished_at),
+    inferenceTime: row.inference_time ?? undefined,
+    progress: row.progress_total === null ? undefined : { done: row.progress_done ?? 0, total: row.progress_total },
+    logCount: row.log_count,
+    webhookState: (row.webhook_state ?? undefined) as Job["webhookState"],
+  };
+}
+
+export class SqliteJobQueue implements JobQueue {
+  private readonly events = new EventEmitter();
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private closed = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  private constructor(private readonly db: Database.Database, options: SqliteQueueOptions) {
+    this.leaseMs = options.leaseMs ?? 15_000;
+    this.pollMs = options.pollMs ?? 1000;
+    this.events.setMaxListeners(0);
+  }
+
+  static open(options: SqliteQueueOptions): SqliteJobQueue {
+    if (options.file !== ":memory:") mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
+    const db = new Database(options.file);
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("busy_timeout = 5000");
+    db.exec(SCHEMA);
+    return new SqliteJobQueue(db, options);
+  }
+
+  // ---------------------------------------------------------------- API side
+
+  async submit(request: SubmitRequest): Promise<Job> {
+    const id = randomUUID();
+    this.db
+      .prepare(
+        `INSERT INTO jobs (id, endpoint_id, owner, input, webhook_url, status, created_at)
+         VALUES (?, ?, ?, ?, ?, 'IN_QUEUE', ?)`,
+      )
+      .run(id, request.endpointId, request.owner, JSON.stringify(request.input), request.webhookUrl ?? null, Date.now());
+    this.changed(id, true);
+    return (await this.get(id))!;
+  }
+
+  async get(id: string): Promise<Job | undefined> {
+    const row = this.row(id);
+    return row ? toJob(row) : undefined;
+  }
+
+  async position(id: string): Promise<number | undefined> {
+    const row = this.db.prepare(`SELECT seq, status FROM jobs WHERE id = ?`).get(id) as { seq: number; status: string } | undefined;
+    if (!row || row.status !== "IN_QUEUE") return undefined;
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'IN_QUEUE' AND seq < ?`).get(row.seq) as { n: number };
+    return n;
+  }
+
+  async cancel(id: string): Promise<CancelResult> {
+    const result = this.db.transaction((): CancelResult => {
+      const row = this.row(id);
+      if (!row) return "NOT_FOUND";
+      if (row.status === "COMPLETED") return "ALREADY_COMPLETED";
+      if (row.status === "IN_QUEUE") {
+        this.finishRow(id, "CANCELLED", null, cancelledFailure("The request was cancelled before it started."), null);
+        this.insertLog(id, "Cancelled while queued.", "INFO");
+        return "CANCELLATION_REQUESTED";
+      }
+      this.db.prepare(`UPDATE jobs SET cancel_requested = 1, version = version + 1 WHERE id = ?`).run(id);
+      this.insertLog(id, "Cancellation requested.", "INFO");
+      return "CANCELLATION_REQUESTED";
+    })();
+    if (result !== "NOT_FOUND") this.changed(id, true);
+    return result;
+  }
+
+  async logs(id: string, after = 0): Promise<JobLog[]> {
+    const rows = this.db
+      .prepare(`SELECT level, message, ts FROM job_logs WHERE job_id = ? AND n > ? ORDER BY n`)
+      .all(id, after) as { level: LogLevel; message: string; ts: number }[];
+    return rows.map((r) => ({ message: r.message, level: r.level, source: "USER", timestamp: new Date(r.ts).toISOString() }));
+  }
+
+  async listByOwner(owner: string, limit = 50): Promise<Job[]> {
+    const rows = this.db.prepare(`SELECT * FROM jobs WHERE owner = ? ORDER BY seq DESC LIMIT ?`).all(owner, limit) as Row[];
+    return rows.map(toJob);
+  }
+
+  subscribe(id: string, listener: () => void): () => void {
+    const onJob = (changedId: string) => {
+      if (changedId === id) listener();
+    };
+    const onQueue = () => listener();
+    this.events.on("job", onJob);
+    this.events.on("queue", onQueue);
+    // Other processes writing the same file: notice by polling the job's version and position.
+    let last = this.fingerprint(id);
+    const timer = setInterval(() => {
+      if (this.closed) return;
+      const now = this.fingerprint(id);
+      if (now !== last) {
+        last = now;
+        listener();
+      }
+    }, this.pollMs);
+    this.timers.add(timer);
+    return () => {
+      clearInterval(timer);
+      this.timers.delete(timer);
+      this.events.off("job", onJob);
+      this.events.off("queue", onQueue);
+    };
+  }
+
+  // ---------------------------------------------------------------- worker side
+
+  async claim(workerId: string): Promise<Job | undefined> {
+    const now = Date.now();
+    const row = this.db.transaction(() => {
+      const next = this.db.prepare(`SELECT id FROM jobs WHERE status = 'IN_QUEUE' ORDER BY seq LIMIT 1`).get() as { id: string } | undefined;
+      if (!next) return undefined;
+      this.db
+        .prepare(
+          `UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, started_at = ?, attempts = attempts + 1,
+             progress_done = NULL, progress_total = NULL, version = version + 1 WHERE id = ?`,
+        )
+        .run(workerId, now + this.leaseMs, now, next.id);
+      return this.row(next.id);
+    }).immediate();
+    if (!row) return undefined;
+    this.changed(row.id, true);
+    return toJob(row);
+  }
+
+  async heartbeat(id: string, workerId: string): Promise<Heartbeat> {
+    const info = this.db
+      .prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND worker_id = ? AND status = 'IN_PROGRESS'`)
+      .run(Date.now() + this.leaseMs, id, workerId);
+    const row = this.db.prepare(`SELECT cancel_requested FROM jobs WHERE id = ?`).get(id) as { cancel_requested: number } | undefined;
+    return { owned: info.changes === 1, cancelRequested: row?.cancel_requested === 1 };
+  }
+
+  async appendLog(id: string, message: string, level: LogLevel = "INFO"): Promise<void> {
+    const added = this.db.transaction(() => this.insertLog(id, message, level))();
+    if (added) this.changed(id, false);
+  }
+
+  async progress(id: string, done: number, total: number): Promise<void> {
+    this.db
+      .prepare(`UPDATE jobs SET progress_done = ?, progress_total = ?, version = version + 1 WHERE id = ? AND status = 'IN_PROGRESS'`)
+      .run(done, total, id);
+    this.changed(id, false);
+  }
+
+  async complete(id: string, workerId: string, result: unknown, inferenceTime: number): Promise<boolean> {
+    const ok = this.db.transaction(() => {
+      if (!this.holds(id, workerId)) return false;
+      this.finishRow(id, "OK", JSON.stringify(result), null, inferenceTime);
+      return true;
+    })();
+    if (ok) this.changed(id, true);
+    return ok;
+  }
+
+  async fail(id: string, workerId: string, failure: JobFailure, options: { cancelled?: boolean; inferenceTime?: number } = {}): Promise<boolean> {
+    const ok = this.db.transaction(() => {
+      if (!this.holds(id, workerId)) return false;
+      this.finishRow(id, options.cancelled ? "CANCELLED" : "ERROR", null, failure, options.inferenceTime ?? null);
+      return true;
+    })();
+    if (ok) this.changed(id, true);
+    return ok;
+  }
+
+  async release(id: string, workerId: string): Promise<void> {
+    const info = this.db
+      .prepare(
+        `UPDATE jobs SET status = 'IN_QUEUE', worker_id = NULL, lease_until = NULL, started_at = NULL, version = version + 1
+         WHERE id = ? AND worker_id = ? AND status = 'IN_PROGRESS'`,
+      )
+      .run(id, workerId);
+    if (info.changes === 1) this.changed(id, true);
+  }
+
+  async recover(options: { maxAttempts?: number } = {}): Promise<number> {
+    const maxAttempts = options.maxAttempts ?? 3;
+    const now = Date.now();
+    const running = this.db
+      .prepare(`SELECT id, worker_id, lease_until, attempts FROM jobs WHERE status = 'IN_PROGRESS'`)
+      .all() as { id: string; worker_id: string | null; lease_until: number | null; attempts: number }[];
+    const touched: string[] = [];
+    let requeued = 0;
+    for (const job of running) {
+      const gone = job.worker_id === null || (job.lease_until ?? 0) < now || workerIsDead(job.worker_id);
+      if (!gone) continue;
+      this.db.transaction(() => {
+        const still = this.db.prepare(`SELECT worker_id FROM jobs WHERE id = ? AND status = 'IN_PROGRESS'`).get(job.id) as { worker_id: string | null } | undefined;
+        if (!still || still.worker_id !== job.worker_id) return;
+        if (job.attempts >= maxAttempts) {
+          const message = `The worker stopped ${job.attempts} times while running this request (crash, kill or out of memory); giving up.`;
+          this.finishRow(job.id, "ERROR", null, { status: 500, body: { detail: message, error_type: "runner_disconnected" }, message, errorType: "runner_disconnected" }, null);
+          this.insertLog(job.id, message, "ERROR");
+        } else {
+          this.db
+            .prepare(`UPDATE jobs SET status = 'IN_QUEUE', worker_id = NULL, lease_until = NULL, started_at = NULL, version = version + 1 WHERE id = ?`)
+            .run(job.id);
+          this.insertLog(job.id, "The worker running this request stopped; it is queued again.", "WARN");
+          requeued++;
+        }
+        touched.push(job.id);
+      })();
+    }
+    for (const id of touched) this.changed(id, true);
+    return requeued;
+  }
+
+  onClaimable(listener: () => void): () => void {
+    this.events.on("claimable", listener);
+    return () => this.events.off("claimable", listener);
+  }
+
+  async pendingWebhooks(): Promise<Job[]> {
+    const rows = this.db
+      .prepare(`SELECT * FROM jobs WHERE status = 'COMPLETED' AND webhook_url IS NOT NULL AND webhook_state IS NULL ORDER BY seq`)
+      .all() as Row[];
+    return rows.map(toJob);
+  }
+
+  async setWebhookState(id: string, state: "sent" | "failed"): Promise<void> {
+    this.db.prepare(`UPDATE jobs SET webhook_state = ? WHERE id = ?`).run(state, id);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers.clear();
+    this.events.removeAllListeners();
+    this.db.close();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private row(id: string): Row | undefined {
+    return this.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as Row | undefined;
+  }
+
+  private holds(id: string, workerId: string): boolean {
+    const row = this.db.prepare(`SELECT worker_id, status FROM jobs WHERE id = ?`).get(id) as { worker_id: string | null; status: string } | undefined;
+    return row?.status === "IN_PROGRESS" && row.worker_id === workerId;
+  }
+
+  private finishRow(id: string, outcome: string, result: string | null, failure: JobFailure | null, inferenceTime: number | null): void {
+    this.db
+      .prepare(
+        `UPDATE jobs SET status = 'COMPLETED', outcome = ?, result = ?, failure = ?, inference_time = ?, finished_at = ?,
+           worker_id = NULL, lease_until = NULL, version = version + 1 WHERE id = ?`,
+      )
+      .run(outcome, result, failure === null ? null : JSON.stringify(failure), inferenceTime, Date.now(), id);
+  }
+
+  /** Adds a log line inside the caller's transaction; false when the job does not exist. */
+  private insertLog(id: string, message: string, level: LogLevel): boolean {
+    const row = this.db
+      .prepare(`UPDATE jobs SET log_count = log_count + 1, version = version + 1 WHERE id = ? RETURNING log_count`)
+      .get(id) as { log_count: number } | undefined;
+    if (!row) return false;
+    this.db.prepare(`INSERT INTO job_logs (job_id, n, level, message, ts) VALUES (?, ?, ?, ?, ?)`).run(id, row.log_count, level, message, Date.now());
+    return true;
+  }
+
+  /** A cheap summary that changes whenever the job or its queue position does. */
+  private fingerprint(id: string): string {
+    try {
+      const row = this.db.prepare(`SELECT version, status, seq FROM jobs WHERE id = ?`).get(id) as { version: number; status: string; seq: number } | undefined;
+      if (!row) return "none";
+      if (row.status !== "IN_QUEUE") return `${row.version}`;
+      const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'IN_QUEUE' AND seq < ?`).get(row.seq) as { n: number };
+      return `${row.version}:${n}`;
+    } catch {
+      return "error";
+    }
+  }
+
+  /** Tells subscribers; `moved` when queue positions or claimability may have changed. */
+  private changed(id: string, moved: boolean): void {
+    if (moved) {
+      this.events.emit("queue");
+      this.events.emit("claimable");
+    } else {
+      this.events.emit("job", id);
+    }
+  }
+}
+
+export function cancelledFailure(message = "The request was cancelled."): JobFailure {
+  return { status: 499, body: { detail: message, error_type: "client_cancelled" }, message, errorType: "client_cancelled" };
+}

@@ -1,0 +1,122 @@
+/**
+ * The job queue in domain verbs: the API side (submit, get, position, cancel, logs, subscribe) and the
+ * worker side (claim, heartbeat, appendLog, progress, complete, fail, release, recover).
+ * SQLite (sqlite.ts, embedded, default) implements it today; a BullMQ/Redis one can tomorrow, held to
+ * the same contract tests (test/queue/contract.ts).
+ *
+ * @example
+ *   const job = await queue.submit({ endpointId: "fal-ai/ai-avatar", owner: "local", input });
+ *   const stop = queue.subscribe(job.id, () => refresh());
+ */
+
+/** fal's three queue states. A cancelled or failed request is COMPLETED with an outcome. */
+export type JobStatus = "IN_QUEUE" | "IN_PROGRESS" | "COMPLETED";
+export type JobOutcome = "OK" | "ERROR" | "CANCELLED";
+export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
+
+/** One log line, in the shape fal's status answers carry. */
+export interface JobLog {
+  message: string;
+  level: LogLevel;
+  source: "USER";
+  /** ISO 8601. */
+  timestamp: string;
+}
+
+/** Why a request did not produce output: the HTTP status and JSON body its result route answers with. */
+export interface JobFailure {
+  status: number;
+  body: unknown;
+  /** A one-line summary (status answers' `error`, webhooks' `error`). */
+  message: string;
+  /** fal's machine-readable category, e.g. "client_cancelled", "runner_server_error". */
+  errorType?: string;
+}
+
+export interface Job {
+  id: string;
+  endpointId: string;
+  /** Who submitted it ("key:<id>", "env:<hash>", "local"); only they can see it. */
+  owner: string;
+  input: Record<string, unknown>;
+  webhookUrl?: string;
+  status: JobStatus;
+  /** Set once COMPLETED. */
+  outcome?: JobOutcome;
+  /** The endpoint's output JSON (outcome OK). */
+  result?: unknown;
+  /** outcome ERROR or CANCELLED. */
+  failure?: JobFailure;
+  cancelRequested: boolean;
+  /** How many times a worker started it (more than 1 after a crash). */
+  attempts: number;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Seconds the last attempt ran (COMPLETED only). */
+  inferenceTime?: number;
+  progress?: { done: number; total: number };
+  /** How many log lines the job has. */
+  logCount: number;
+  /** "sent" or "failed" once the completion webhook was attempted. */
+  webhookState?: "sent" | "failed";
+}
+
+export interface SubmitRequest {
+  endpointId: string;
+  owner: string;
+  input: Record<string, unknown>;
+  webhookUrl?: string;
+}
+
+export type CancelResult = "CANCELLATION_REQUESTED" | "ALREADY_COMPLETED" | "NOT_FOUND";
+
+export interface Heartbeat {
+  /** False when this worker no longer holds the job (its lease expired and it was re-queued). */
+  owned: boolean;
+  cancelRequested: boolean;
+}
+
+export interface JobQueue {
+  // ---- API side ----
+  submit(request: SubmitRequest): Promise<Job>;
+  get(id: string): Promise<Job | undefined>;
+  /** Requests ahead of this one (0 = next to run), or undefined unless it is IN_QUEUE. */
+  position(id: string): Promise<number | undefined>;
+  /** Queued: ends it at once as CANCELLED. Running: flags it; the worker aborts the run. */
+  cancel(id: string): Promise<CancelResult>;
+  /** Log lines after the first `after` ones (all by default), oldest first. */
+  logs(id: string, after?: number): Promise<JobLog[]>;
+  /** An owner's requests, newest first (the playground's history). */
+  listByOwner(owner: string, limit?: number): Promise<Job[]>;
+  /**
+   * Calls `listener` after anything that may change this job's status, position or logs (also other
+   * jobs' moves, which shift positions). Listeners re-read what they need. Returns an unsubscribe function.
+   */
+  subscribe(id: string, listener: () => void): () => void;
+
+  // ---- worker side ----
+  /** Takes the oldest queued job (re-queued ones keep their place) and leases it to `workerId`. */
+  claim(workerId: string): Promise<Job | undefined>;
+  /** Extends the lease; reports cancellation and lost ownership. */
+  heartbeat(id: string, workerId: string): Promise<Heartbeat>;
+  appendLog(id: string, message: string, level?: LogLevel): Promise<void>;
+  progress(id: string, done: number, total: number): Promise<void>;
+  /** Ends the job with output; false when this worker no longer holds it. */
+  complete(id: string, workerId: string, result: unknown, inferenceTime: number): Promise<boolean>;
+  /** Ends the job with a failure (outcome ERROR, or CANCELLED when `cancelled`). */
+  fail(id: string, workerId: string, failure: JobFailure, options?: { cancelled?: boolean; inferenceTime?: number }): Promise<boolean>;
+  /** Gives a running job back to the queue, in its old place (a worker shutting down). */
+  release(id: string, workerId: string): Promise<void>;
+  /**
+   * Re-queues jobs whose worker is gone (its lease expired, or its process on this host died);
+   * fails those that already took `maxAttempts` attempts. Returns how many were re-queued.
+   */
+  recover(options?: { maxAttempts?: number }): Promise<number>;
+  /** Calls `listener` when a job becomes claimable (to wake idle workers). */
+  onClaimable(listener: () => void): () => void;
+  /** Completed jobs with a webhook URL whose webhook was never attempted (e.g. a crash right after). */
+  pendingWebhooks(): Promise<Job[]>;
+  setWebhookState(id: string, state: "sent" | "failed"): Promise<void>;
+  close(): Promise<void>;
+}
