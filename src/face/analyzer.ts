@@ -38,7 +38,7 @@ export interface FaceAnalyzerOptions {
   refineSize?: number;
   /**
    * One refinement crop per entry, its side relative to the larger side of the face's mesh bounds; the
-   * crops' meshes are averaged. Default [1.7, 2.1].
+   * crops' meshes are averaged. Default [1.6, 1.9, 2.2].
    */
   refineMargins?: number[];
   /** Debug messages (model loading, timings). */
@@ -71,7 +71,7 @@ export async function createFaceAnalyzer(options: FaceAnalyzerOptions = {}): Pro
   const minConfidence = options.minConfidence ?? 0.4;
   const refine = options.refine ?? true;
   const refineSize = Math.round(options.refineSize ?? 512);
-  const refineMargins = options.refineMargins ?? [1.7, 2.1];
+  const refineMargins = options.refineMargins ?? [1.6, 1.9, 2.2];
   const log = options.log ?? (() => {});
 
   const { Human } = loadHumanModule();
@@ -224,7 +224,11 @@ export async function createFaceAnalyzer(options: FaceAnalyzerOptions = {}): Pro
     uv: FACE_UV,
     info: { human: human.version, tfjs: tf.version["tfjs-core"] ?? "", backend: tf.getBackend() },
     detect(image, detectOptions = {}) {
-      validateImage(image);
+      try {
+        validateImage(image);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       const next = queue.then(() => run(image, detectOptions.signal));
       queue = next.catch(() => {});
       return next;
