@@ -18,7 +18,7 @@ export interface MouthCurves {
 }
 
 export interface MouthOptions {
-  /** How many frames the mouth leads the sound (fractional); default 1.25 (50 ms at 25 fps). */
+  /** How many frames the mouth leads the sound (fractional allowed, but blurs); default 1 (40 ms at 25 fps). */
   leadFrames?: number;
   /** Multiplies the opening (mood: whisper < 1 < singing); default 1. */
   amplitude?: number;
@@ -38,8 +38,9 @@ export function openingTarget(f: AudioFeatures, peakOpen = 0.7): Float32Array {
     if (!f.speech[i]) continue;
     const floor = f.noiseDb[i];
     const top = Math.max(hi, floor + 12);
-    // The opening starts a little above the noise floor: quiet consonants barely open the mouth.
-    const lo = floor + 0.25 * (top - floor);
+    // The opening starts a little above the noise floor (quiet consonants barely open the mouth), and
+    // at most 28 dB under the speaker's loud level (in clean audio the floor is far below any speech).
+    const lo = Math.max(floor + 0.25 * (top - floor), top - 28);
     const x = clamp((f.db[i] - lo) / (top - lo), 0, 1.25);
     // Fricatives (energy above 4 kHz comparable to the voice band, noisy spectrum): teeth close.
     const fric = clamp((f.highRatioDb[i] + 14) / 12, 0, 1) * clamp((f.flatness[i] - 0.15) / 0.3, 0.3, 1);
@@ -94,13 +95,44 @@ export function speakerZ(f: AudioFeatures, x: Float32Array): Float32Array {
   return out;
 }
 
+/**
+ * Nasal murmur (m, n, ng) per frame, 0..1: voiced sound whose energy sits almost all under 900 Hz
+ * (band ratio `back` >= 9 dB above the speaker's median) with next to nothing above 4 kHz. The lips close
+ * for m and the jaw rises for all three; audio cannot tell m from n, so both get a partial closure.
+ */
+export function nasalMurmur(f: AudioFeatures): Float32Array {
+  const n = f.numFrames;
+  const out = new Float32Array(n);
+  const vals: number[] = [];
+  for (let i = 0; i < n; i++) if (f.speech[i] && f.db[i] > f.noiseDb[i] + 6) vals.push(f.back[i]);
+  if (vals.length < 5) return out;
+  const med = quantile(vals, 0.5);
+  for (let i = 0; i < n; i++) {
+    if (!f.speech[i] || f.db[i] < f.noiseDb[i] + 6) continue;
+    out[i] = clamp((f.back[i] - med - 9) / 8, 0, 1) * clamp((-f.highRatioDb[i] - 22) / 6, 0, 1);
+  }
+  return out;
+}
+
 export function mouthFromAudio(f: AudioFeatures, opts: MouthOptions = {}): MouthCurves {
   const n = f.numFrames;
-  const lead = opts.leadFrames ?? 1.25;
+  const lead = opts.leadFrames ?? 1;
   const amp = opts.amplitude ?? 1;
   const target = openingTarget(f, opts.peakOpen ?? 0.7);
   const dips = closureDips(f);
-  for (let i = 0; i < n; i++) target[i] *= 1 - dips[i];
+  const nasal = nasalMurmur(f);
+  // Closures (energy dips, nasal murmur) act after the attack/release smoothing, so that a one-frame
+  // closure still shuts the mouth; the gate itself is only lightly smoothed (3 taps).
+  const shut = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    shut[i] = Math.max(dips[i], Math.min(1, 1.2 * nasal[i]));
+    dips[i] = Math.max(dips[i], Math.min(0.9, 1.1 * nasal[i]));
+  }
+  const gate = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = 0.5 * shut[i] + 0.25 * (shut[i - 1] ?? 0) + 0.25 * (shut[i + 1] ?? 0);
+    gate[i] = 1 - Math.max(s, shut[i] * 0.9);
+  }
 
   // Vowel colour: the band ratios relative to the speaker's own voiced frames (median, spread).
   const spreadZ = speakerZ(f, f.front);
@@ -109,6 +141,7 @@ export function mouthFromAudio(f: AudioFeatures, opts: MouthOptions = {}): Mouth
   const roundS = movingAverage(roundZ, 1);
 
   const jawRaw = attackRelease(target, 0.8, 0.5);
+  for (let i = 0; i < n; i++) jawRaw[i] *= gate[i];
   const jaw = shiftEarlier(jawRaw, lead);
   const speechGate = shiftEarlier(attackRelease(Float32Array.from(f.speech), 0.8, 0.4), lead);
   const dipsS = shiftEarlier(dips, lead);
@@ -130,8 +163,9 @@ export function mouthFromAudio(f: AudioFeatures, opts: MouthOptions = {}): Mouth
     const spread = clamp(z > 0 ? 0.4 * z : 0.15 * z, -0.3, 0.6) * g;
     lipRound[i] = round;
     lipWidth[i] = clamp(spread - 0.8 * round, -0.6, 0.6);
-    const silenceClose = SILENCE_LIP_CLOSE * (1 - g);
-    lipClose[i] = clamp(Math.max(silenceClose, dipsS[i]) * (1 - clamp(j / 0.3, 0, 1) * 0.8), 0, 1);
+    // Lips together in pauses, released as soon as the jaw opens (no pressed lips on an open mouth).
+    const silenceClose = SILENCE_LIP_CLOSE * (1 - g) * (1 - clamp((j - 0.05) / 0.25, 0, 1));
+    lipClose[i] = clamp(Math.max(silenceClose, dipsS[i]), 0, 1);
   }
   return { jawOpen, lipWidth, lipRound, lipClose };
 }

@@ -287,29 +287,50 @@ export function visemesFromPhonemes(
   return { jawOpen, lipWidth, lipRound, lipClose, speaking };
 }
 
+/** The loudness gain on viseme jaw targets runs from this (silence) to ~1.2 (the speaker's loud syllables). */
+const GAIN_FLOOR = 0.25;
+
 export interface CombineOptions {
   amplitude?: number;
   /** Scale from viseme jaw targets to the output (so that "a" at normal loudness is ~0.7); default 0.8. */
   jawScale?: number;
+  /** Share of the jaw that comes from the phonemes (the rest from the audio-driven opening); default 0.5. */
+  phonemeShare?: number;
+  /** Lead of the audio-driven parts in frames (as mouthFromAudio); default 1. */
   leadFrames?: number;
 }
 
 /**
- * Shape from the visemes, amplitude from the voice: jawOpen = viseme jaw x loudness gain (0.55..1.15 from the
- * speaker-normalised level), lip width/round/closure from the visemes. Without features the visemes alone.
+ * Shape from the visemes, amplitude from the voice.
+ * jawOpen = share x (viseme jaw x loudness gain) + (1 - share) x (the audio-driven opening), then closed
+ * on bilabials (the viseme lip closure above its resting 0.6 shuts the jaw); lip width/round/closure come
+ * from the visemes. The audio share keeps the opening locked to the syllables actually heard; the viseme
+ * share gives each vowel its height and each consonant its closure. Without features: the visemes alone.
  */
 export function combineVisemes(vis: VisemeCurves, f: AudioFeatures | null, opts: CombineOptions = {}): MouthCurves {
   const n = vis.jawOpen.length;
-  const amp = (opts.amplitude ?? 1) * (opts.jawScale ?? 0.8);
+  const amp = opts.amplitude ?? 1;
+  const scale = opts.jawScale ?? 0.8;
+  const lead = opts.leadFrames ?? 1;
+  const withAudio = !!f && f.numFrames === n && f.speech.some((v) => v);
+  const share = withAudio ? clamp(opts.phonemeShare ?? 0.5, 0, 1) : 1;
   const gain = new Float32Array(n).fill(1);
-  if (f && f.numFrames === n && f.speech.some((v) => v)) {
+  let audioJaw: Float32Array | null = null;
+  if (withAudio) {
     const peak = 0.7;
     const target = openingTarget(f, peak);
-    const env = shiftEarlier(attackRelease(target, 0.8, 0.5), opts.leadFrames ?? 1);
-    for (let i = 0; i < n; i++) gain[i] = clamp(0.55 + 0.6 * (env[i] / peak), 0.55, 1.15);
+    const env = shiftEarlier(attackRelease(target, 0.8, 0.5), lead);
+    for (let i = 0; i < n; i++) gain[i] = clamp(GAIN_FLOOR + (1.2 - GAIN_FLOOR) * (env[i] / peak), GAIN_FLOOR, 1.25);
+    audioJaw = env;
   }
   const jawOpen = new Float32Array(n);
-  for (let i = 0; i < n; i++) jawOpen[i] = clamp(vis.jawOpen[i] * gain[i] * amp, 0, 1);
+  for (let i = 0; i < n; i++) {
+    const fromPhonemes = vis.jawOpen[i] * gain[i] * scale;
+    let j = share * fromPhonemes + (1 - share) * (audioJaw ? audioJaw[i] : 0);
+    // Bilabials (and labiodentals, partly) shut the mouth whatever the loudness says.
+    j *= 1 - 0.95 * clamp((vis.lipClose[i] - SILENCE_LIP_CLOSE) / (1 - SILENCE_LIP_CLOSE - 0.05), 0, 1);
+    jawOpen[i] = clamp(j * amp, 0, 1);
+  }
   return {
     jawOpen,
     lipWidth: Float32Array.from(vis.lipWidth),

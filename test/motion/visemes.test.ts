@@ -126,7 +126,7 @@ test("combiner: the shape comes from the phonemes, the loudness scales it", () =
   const m1 = midFrame(ph, 1);
   // The quiet middle vowel opens less than the loud first one, but still opens (shape from phonemes).
   assert.ok(m.jawOpen[a2] < 0.85 * m.jawOpen[a0], `quiet ${m.jawOpen[a2]} loud ${m.jawOpen[a0]}`);
-  assert.ok(m.jawOpen[a2] > 0.3, `quiet vowel still opens: ${m.jawOpen[a2]}`);
+  assert.ok(m.jawOpen[a2] > 0.2, `quiet vowel still opens: ${m.jawOpen[a2]}`);
   assert.ok(m.lipClose[m1] >= 0.8, `m closes: ${m.lipClose[m1]}`);
   // Without audio the visemes pass through (scaled).
   const alone = combineVisemes(vis, null);
