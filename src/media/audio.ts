@@ -142,3 +142,27 @@ export async function decodePcm(file: string, bins: MediaBinaries, options: { ra
   ], { label: "ffmpeg (audio decode)", signal: options.signal });
   return { sampleRate: rate, samples: f32leToFloat32(stdout) };
 }
+
+/**
+ * ffmpeg arguments that sum equal-length audio files (e.g. two prepared mux WAVs of a two-person video) into one
+ * stereo 16-bit WAV at `rate`: each input is made stereo, the inputs are merged side by side and summed per side
+ * (no level drop, unlike amix). Pure.
+ */
+export function buildMixArgs(inputs: readonly string[], outPath: string, rate = MUX_SAMPLE_RATE): string[] {
+  if (inputs.length < 2) throw new Error("mixing needs at least two inputs");
+  const prep = inputs.map((_, i) => `[${i}:a:0]aresample=${rate},aformat=sample_fmts=fltp:channel_layouts=stereo[s${i}]`);
+  const merged = `${inputs.map((_, i) => `[s${i}]`).join("")}amerge=inputs=${inputs.length}`;
+  const left = inputs.map((_, i) => `c${2 * i}`).join("+");
+  const right = inputs.map((_, i) => `c${2 * i + 1}`).join("+");
+  return [
+    "-nostdin", "-hide_banner", "-v", "error",
+    ...inputs.flatMap((f) => ["-i", f]),
+    "-filter_complex", `${prep.join(";")};${merged},pan=stereo|c0=${left}|c1=${right}[out]`,
+    "-map", "[out]", "-c:a", "pcm_s16le", "-ar", String(rate), "-f", "wav", "-y", outPath,
+  ];
+}
+
+/** Sums audio files into one stereo WAV (see buildMixArgs); the result is as long as the longest input. */
+export async function mixAudioFiles(inputs: readonly string[], outPath: string, bins: MediaBinaries, signal?: AbortSignal): Promise<void> {
+  await runProcess(bins.ffmpeg, buildMixArgs(inputs, outPath), { label: "ffmpeg (audio mix)", signal });
+}

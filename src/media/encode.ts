@@ -24,17 +24,21 @@ export interface X264Settings {
 }
 
 /**
- * x264 settings per acceleration, chosen by measurement on 2 cores (see docs in the report / bench):
- * none = best quality per byte, regular = fast with good quality, high = fastest.
- * Two threads: the renderer runs on the main thread, x264 in the child; with frame threads = 2 x264 keeps
- * up with the renderer and the output stays bit-identical across runs for the same thread count.
+ * x264 settings per acceleration, chosen by measurement (bench/encode-baseline.ts and ffmpeg under /usr/bin/time,
+ * 181 frames of 854x480 with head-like motion; CPU seconds of the ffmpeg child, rgb24 → yuv420p included):
+ *   ultrafast 2.1 s / 633 KB, superfast 1.55 s / 433 KB, veryfast 2.05 s / 139 KB, faster 4.1 s, medium 5.0 s / 199 KB.
+ * This x264 build's ultrafast costs MORE CPU than superfast (no B-frames, 1.5x the bits), so "high" uses superfast.
+ * none = medium crf 18 (best quality), regular = veryfast crf 20 (a third the bits of superfast for +30% CPU),
+ * high = superfast crf 22. threads 2: the renderer holds the main thread on one core and x264 fills what is left
+ * of both (medium: 4.5 s wall with 2 threads vs 6.0 s with 1; the fast presets cost the same CPU either way).
+ * Output is deterministic for a given thread count.
  */
 export function x264Settings(acceleration: Acceleration): X264Settings {
   switch (acceleration) {
     case "none":
       return { preset: "medium", crf: 18, threads: 2 };
     case "high":
-      return { preset: "ultrafast", crf: 23, threads: 2 };
+      return { preset: "superfast", crf: 22, threads: 2 };
     case "regular":
     default:
       return { preset: "veryfast", crf: 20, threads: 2 };

@@ -3,7 +3,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CancelledError, InputError } from "../../src/errors.js";
 import {
-  buildAudioDecodeArgs, decodePcm, exactLengthFilter, f32leToFloat32, fitLength, prepareAudio, samplesForFrames,
+  buildAudioDecodeArgs, buildMixArgs, decodePcm, mixAudioFiles, exactLengthFilter, f32leToFloat32, fitLength, prepareAudio, samplesForFrames,
 } from "../../src/media/audio.js";
 import { probeMedia } from "../../src/media/probe.js";
 import { bins, makePicture, makeTestVideo, makeTone, tempDir } from "../support/media-fixtures.js";
@@ -117,5 +117,26 @@ describe("prepareAudio (real ffmpeg)", () => {
     await makeTone(file, 0.75, { rate: 8000 });
     const pcm = await decodePcm(file, bins, { rate: 16000 });
     assert.equal(pcm.samples.length, 12000);
+  });
+});
+
+describe("mixAudioFiles", () => {
+  it("sums two prepared tracks into one stereo WAV of the same length, without a level drop", async () => {
+    const a = path.join(dir, "mix-a.wav"), b = path.join(dir, "mix-b.wav");
+    await makeTone(a, 2, { rate: 44100, channels: 1, freq: 300 });
+    await makeTone(b, 0.5, { rate: 22050, channels: 2, freq: 300 });
+    const pa = await prepareAudio(a, "first_audio_url", { numFrames: 41, fps: 25, dir, bins });
+    const pb = await prepareAudio(b, "second_audio_url", { numFrames: 41, fps: 25, dir, bins });
+    const out = path.join(dir, "mixed.wav");
+    await mixAudioFiles([pa.muxPath, pb.muxPath], out, bins);
+    const info = await probeMedia(out, bins);
+    assert.deepEqual([info.audio?.sampleRate, info.audio?.channels, info.audio?.durationSec], [48000, 2, 1.64]);
+    const mixed = await decodePcm(out, bins, { rate: 16000 });
+    // Same-phase 300 Hz tones add up while both play (about double the rms of one), then one remains.
+    const one = 0.125 / Math.SQRT2;
+    assert.ok(Math.abs(rms(mixed.samples, 1000, 7000) - 2 * one) < 0.02, `both: ${rms(mixed.samples, 1000, 7000)}`);
+    assert.ok(Math.abs(rms(mixed.samples, 10000, 25000) - one) < 0.01, `one: ${rms(mixed.samples, 10000, 25000)}`);
+    assert.throws(() => buildMixArgs(["x"], "o.wav"), /at least two/);
+    assert.match(buildMixArgs(["x", "y", "z"], "o.wav").join(" "), /amerge=inputs=3,pan=stereo\|c0=c0\+c2\+c4\|c1=c1\+c3\+c5/);
   });
 });

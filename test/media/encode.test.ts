@@ -51,7 +51,7 @@ describe("settings and arguments (pure)", () => {
   it("maps acceleration to x264 presets, slower = better", () => {
     assert.deepEqual(x264Settings("none"), { preset: "medium", crf: 18, threads: 2 });
     assert.deepEqual(x264Settings("regular"), { preset: "veryfast", crf: 20, threads: 2 });
-    assert.deepEqual(x264Settings("high"), { preset: "ultrafast", crf: 23, threads: 2 });
+    assert.deepEqual(x264Settings("high"), { preset: "superfast", crf: 22, threads: 2 });
   });
 
   it("sizes frames per pixel format", () => {
