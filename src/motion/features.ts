@@ -48,7 +48,7 @@ export interface AudioFeatures {
   zcr: Float32Array;
   /** MFCC (13 coefficients) per frame. */
   mfcc: Float32Array[];
-  /** F0 in Hz, 0 when unvoiced or unclear. */
+  /** F0 in Hz, 0 when unvoiced, unclear or not speech (pitch is only estimated on speech frames). */
   f0: Float32Array;
   /** Pitch clarity 0..1 (pitchy). */
   clarity: Float32Array;
@@ -114,7 +114,7 @@ export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
   Meyda.windowingFunction = "hanning";
   const detector = opts.pitch === false ? null : PitchDetector.forFloat32Array(windowSize);
   if (detector) {
-    detector.clarityThreshold = 0.85;
+    detector.clarityThreshold = 0.8;
     detector.minVolumeDecibels = -50;
   }
   const win = new Float32Array(windowSize);
@@ -175,18 +175,25 @@ export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
     flatness[i] = finite(f.spectralFlatness ?? 0);
     zcr[i] = (f.zcr ?? 0) / (windowSize - 1);
     mfcc[i] = Float32Array.from(f.mfcc ?? new Array(13).fill(0), finite);
-    if (detector) {
-      const [p, c] = detector.findPitch(win, sampleRate);
-      if (c >= 0.85 && p >= 60 && p <= 600) {
-        f0[i] = p;
-        clarity[i] = c;
-      } else {
-        clarity[i] = Math.max(0, c);
-      }
-    }
   }
 
+
   const vad = voiceActivity(db, fps);
+
+  // Pitch, on speech frames only (the costliest feature).
+  if (detector) {
+    for (let i = 0; i < numFrames; i++) {
+      if (!vad.speech[i]) continue;
+      const start = Math.round(((i + 0.5) / fps) * sampleRate) - windowSize / 2;
+      for (let k = 0; k < windowSize; k++) {
+        const j = start + k;
+        win[k] = j >= 0 && j < samples.length ? samples[j] : 0;
+      }
+      const [p, c] = detector.findPitch(win, sampleRate);
+      clarity[i] = Math.max(0, c);
+      if (c >= 0.8 && p >= 60 && p <= 600) f0[i] = p;
+    }
+  }
   return { fps, numFrames, sampleRate, windowSize, rms, fullDb, db, highRatioDb, centroid, bandCentroid, front, back, rolloff, flatness, zcr, mfcc, f0, clarity, ...vad };
 }
 

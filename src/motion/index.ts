@@ -12,7 +12,8 @@ import { mouthFromAudio, SILENCE_LIP_CLOSE, type MouthCurves } from "./mouth.js"
 import { combineVisemes, visemesFromPhonemes } from "./visemes.js";
 import { buildLife, type LifeCurves, type ListenInput } from "./life.js";
 import { parseMood, type Mood } from "./mood.js";
-import { clamp, smoothZeroPhase } from "./curves.js";
+import { clamp } from "./curves.js";
+import type { EngineJob } from "../pipeline/engine.js";
 
 export type { AudioFeatures } from "./features.js";
 export type { Mood } from "./mood.js";
@@ -147,10 +148,9 @@ export function buildMotion(input: {
           weightedX[i] += a[i] * Math.sign((faces[j].x ?? 0) - (face.x ?? 0));
         }
       }
-      // One direction for the whole clip (the loudest-for-longest other speaker), smoothed per frame.
-      const dir = smoothZeroPhase(weightedX, 0.05);
-      const total = dir.reduce((s, v) => s + v, 0);
-      listen = { activity: act, towardX: clamp(Math.sign(total), -1, 1) };
+      // One direction for the whole clip: toward the side where the others talk the most.
+      const total = weightedX.reduce((s, v) => s + v, 0);
+      listen = { activity: act, towardX: Math.sign(total) };
     }
     if (face.pcm) {
       return buildMotionTrack({ pcm: face.pcm, phonemes: face.phonemes, numFrames: n, fps, seed, prompt, listenTo: listen, faceIndex: k });
@@ -165,6 +165,37 @@ export function buildMotion(input: {
       faceIndex: k,
     });
   });
+}
+
+/**
+ * The motion of every face of an engine job: tracks are matched to faces by faceIndex (tracks without a
+ * face are ignored; two tracks on one face are mixed), faces are placed by their box centres so that
+ * listeners turn toward whoever talks. Returns one MotionFrame[] per job.faces entry.
+ */
+export function buildMotionForJob(
+  job: Pick<EngineJob, "faces" | "tracks" | "numFrames" | "fps" | "seed" | "prompt">,
+): MotionFrame[][] {
+  const faces: FaceVoice[] = job.faces.map((f) => ({ x: f.box.x + f.box.width / 2 }));
+  for (const track of job.tracks) {
+    if (track.faceIndex === null || !faces[track.faceIndex]) continue;
+    const face = faces[track.faceIndex];
+    if (!face.pcm) {
+      face.pcm = track.pcm;
+      face.phonemes = track.phonemes;
+      continue;
+    }
+    // A second voice on the same face: mix it in (same rate assumed; else keep the first). Two phoneme
+    // tracks would overlap in time, so the mixed voice is driven by its audio alone.
+    if (face.pcm.sampleRate === track.pcm.sampleRate) {
+      const len = Math.max(face.pcm.samples.length, track.pcm.samples.length);
+      const mixed = new Float32Array(len);
+      mixed.set(face.pcm.samples);
+      for (let i = 0; i < track.pcm.samples.length; i++) mixed[i] += track.pcm.samples[i];
+      face.pcm = { sampleRate: face.pcm.sampleRate, samples: mixed };
+      face.phonemes = undefined;
+    }
+  }
+  return buildMotion({ faces, numFrames: job.numFrames, fps: job.fps, seed: job.seed, prompt: job.prompt });
 }
 
 function assemble(n: number, mouth: MouthCurves, life: LifeCurves, mood: Mood): MotionFrame[] {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildListenerTrack, buildMotion, buildMotionTrack, speechActivity } from "../../src/motion/index.js";
+import { buildListenerTrack, buildMotion, buildMotionForJob, buildMotionTrack, speechActivity } from "../../src/motion/index.js";
+import type { Face } from "../../src/face/types.js";
 import { NEUTRAL_FRAME, type MotionFrame } from "../../src/motion/types.js";
 import { bestLagCorrelation } from "../../src/motion/curves.js";
 import { frameTruth, SR, talk } from "./synth.js";
@@ -112,4 +113,35 @@ test("buildMotion: a conversation of two faces; each talks in turn and turns tow
   const three = buildMotion({ faces: [{ pcm: { sampleRate: SR, samples: a }, x: 0 }, { x: 500 }], numFrames: n, fps: FPS, seed: 1 });
   assert.ok(three[1].every((f) => f.jawOpen === 0));
   assert.ok(meanOf(three[1], "headYaw", 20, 110) < -1 * DEG);
+});
+
+test("buildMotionForJob: tracks go to their faces by faceIndex, faces placed by their boxes", () => {
+  const face = (x: number): Face => ({
+    box: { x, y: 100, width: 200, height: 200 },
+    score: 0.9,
+    mesh: new Float32Array(478 * 3),
+    pose: { yaw: 0, pitch: 0, roll: 0 },
+  });
+  const n = 250;
+  const out = buildMotionForJob({
+    faces: [face(900), face(100)],
+    // The only voice belongs to face 1 (the left one); a voice without a face is ignored.
+    tracks: [{ pcm, faceIndex: 1 }, { pcm, faceIndex: null }],
+    numFrames: n,
+    fps: FPS,
+    seed: 42,
+    prompt: "",
+  });
+  assert.equal(out.length, 2);
+  check(out[0], n);
+  check(out[1], n);
+  assert.ok(out[0].every((f) => f.jawOpen === 0), "face 0 has no voice: it listens");
+  assert.ok(out[1].some((f) => f.jawOpen > 0.4), "face 1 talks");
+  // Face 0 (right) turns toward face 1 (left): negative yaw on average.
+  const yaw = out[0].reduce((s, f) => s + f.headYaw, 0) / n;
+  assert.ok(yaw < -1 * DEG, `yaw ${(yaw / DEG).toFixed(2)} deg`);
+  // The talking face moves as buildMotionTrack's (face index 1 seed).
+  const alone = buildMotionTrack({ pcm, numFrames: n, fps: FPS, seed: 42, prompt: "", faceIndex: 1 });
+  assert.deepEqual(out[1].map((f) => f.jawOpen), alone.map((f) => f.jawOpen));
+  assert.deepEqual(buildMotionForJob({ faces: [], tracks: [{ pcm, faceIndex: null }], numFrames: n, fps: FPS, seed: 1, prompt: "" }), []);
 });
