@@ -7,11 +7,11 @@
  */
 import type { Pcm } from "../media/types.js";
 import type { MotionFrame, PhonemeTiming } from "./types.js";
-import { extractFeatures, type AudioFeatures } from "./features.js";
+import { extractFeatures } from "./features.js";
 import { mouthFromAudio, SILENCE_LIP_CLOSE, type MouthCurves } from "./mouth.js";
 import { combineVisemes, visemesFromPhonemes } from "./visemes.js";
 import { buildLife, type LifeCurves, type ListenInput } from "./life.js";
-import { parseMood, type Mood } from "./mood.js";
+import { parseMood } from "./mood.js";
 import { clamp } from "./curves.js";
 import type { EngineJob } from "../pipeline/engine.js";
 
@@ -74,11 +74,11 @@ export function buildMotionTrack(input: MotionTrackInput): MotionFrame[] {
   const { numFrames: n, fps } = input;
   const mood = parseMood(input.prompt);
   const features = extractFeatures(input.pcm, { fps, numFrames: n });
-  let mouth = mouthFromAudio(features, { amplitude: mood.mouthAmp });
-  if (input.phonemes && input.phonemes.length > 0) {
-    const vis = visemesFromPhonemes(input.phonemes, fps, n);
-    mouth = combineVisemes(vis, features, { amplitude: mood.mouthAmp });
-  }
+  // With exact phonemes the shape comes from them (and the loudness scales it); else from the audio alone.
+  const mouth =
+    input.phonemes && input.phonemes.length > 0
+      ? combineVisemes(visemesFromPhonemes(input.phonemes, fps, n), features, { amplitude: mood.mouthAmp })
+      : mouthFromAudio(features, { amplitude: mood.mouthAmp });
   const life = buildLife({
     numFrames: n,
     fps,
@@ -87,7 +87,7 @@ export function buildMotionTrack(input: MotionTrackInput): MotionFrame[] {
     voice: features,
     listen: input.listenTo ?? null,
   });
-  return assemble(n, mouth, life, mood);
+  return assemble(n, mouth, life);
 }
 
 /** Builds the frames of a face that listens (mouth closed, blinks, nods, turned toward the speaker). */
@@ -109,7 +109,7 @@ export function buildListenerTrack(input: ListenerTrackInput): MotionFrame[] {
     lipRound: new Float32Array(n),
     lipClose: new Float32Array(n).fill(SILENCE_LIP_CLOSE),
   };
-  return assemble(n, closed, life, mood);
+  return assemble(n, closed, life);
 }
 
 export interface FaceVoice {
@@ -198,7 +198,7 @@ export function buildMotionForJob(
   return buildMotion({ faces, numFrames: job.numFrames, fps: job.fps, seed: job.seed, prompt: job.prompt });
 }
 
-function assemble(n: number, mouth: MouthCurves, life: LifeCurves, mood: Mood): MotionFrame[] {
+function assemble(n: number, mouth: MouthCurves, life: LifeCurves): MotionFrame[] {
   const frames: MotionFrame[] = new Array(n);
   for (let i = 0; i < n; i++) {
     // Smiling spreads the lips a little; a wide-open jaw reduces the visible smile width.
@@ -221,9 +221,5 @@ function assemble(n: number, mouth: MouthCurves, life: LifeCurves, mood: Mood): 
       gazeY: life.gazeY[i],
     };
   }
-  void mood;
   return frames;
 }
-
-export type { AudioFeatures as Features };
-export const _internal = { faceSeed };

@@ -369,7 +369,7 @@ export function buildLife(input: LifeInput): LifeCurves {
     while (t < duration) {
       const away = target.x === 0 && target.y === 0 ? g.chance(0.6) : g.chance(0.25);
       prev = target;
-      target = away ? { x: clamp(g.normal(), -2, 2) * 1.3 * DEG, y: clamp(g.normal(), -2, 2) * 0.6 * DEG } : { x: 0, y: 0 };
+      target = away ? { x: clamp(g.normal(), -2, 2) * 2.5 * DEG, y: clamp(g.normal(), -2, 2) * 1.2 * DEG } : { x: 0, y: 0 };
       moves.push({ t, from: prev, to: target });
       t += away ? g.range(0.6, 1.8) : g.range(1.5, 4);
     }
@@ -424,7 +424,7 @@ export function buildLife(input: LifeInput): LifeCurves {
       const base = 0.35 * (1 - selfAct[i]); // a listener keeps some of the turn between the other's phrases
       const turn = Math.max(w, base * clamp(other[i] * 3, 0, 1), 0.3 * (1 - selfAct[i]));
       headYaw[i] += toward * turnYaw * turn;
-      gazeX[i] += toward * 4 * DEG * turn;
+      gazeX[i] += toward * 7 * DEG * turn;
       headPitch[i] += energy * nods[i];
       headX[i] += toward * 0.01 * turn;
       smile[i] += 0.05 * w * (mood.smile >= 0 ? 1 : 0);
