@@ -1,0 +1,292 @@
+/**
+ * Frame rendering for a whole picture: one persistent frame buffer that starts as the photo; per frame
+ * each animated face is deformed and only its moved region is redrawn (rings, mouth interior, face far to
+ * near), the mouth box again supersampled with its inner-edge shading, and the changed rectangles are
+ * converted into a persistent output buffer (yuv420p or rgb24). Pixels outside the moved regions are never
+ * touched, so they stay byte-identical from frame to frame.
+ *
+ * @example
+ *   const r = new FrameRenderer(image, faces, { acceleration: "regular", seed: 42, pixelFormat: "yuv420p" });
+ *   for (const f of motion) { r.render([f]); encoder.write(r.output()); }
+ */
+import type { Acceleration } from "../api/endpoints.js";
+import type { Face } from "../face/types.js";
+import type { RawImage } from "../media/types.js";
+import type { MotionFrame } from "../motion/types.js";
+import { LIPS_OUTER_LOWER, LIPS_OUTER_UPPER } from "../face/landmarks.js";
+import { deform, newDeformScratch, type DeformScratch } from "./deform.js";
+import { buildWarpMesh, separatingPlanes, type WarpMesh } from "./mesh.js";
+import { newInteriorMesh, prepareMouth, updateInterior, type InteriorMesh, type MouthInterior } from "./mouth.js";
+import {
+  EMPTY_RECT, copyRect, cloneSurface, fullRect, intersectRect, isEmpty, newSurface, rgbxToRgb24, rgbxToYuv420,
+  surfaceFromRgb, unionRect, yuvBytes, type Rect, type Surface,
+} from "./pixels.js";
+import { buildRig, type Rig } from "./rig.js";
+import { downsampleInto, drawTriangles } from "./warp.js";
+
+export type OutputFormat = "yuv420p" | "rgb24";
+
+export interface Quality {
+  /** Supersampling of the mouth box (1 = none). */
+  superSample: number;
+  /** Anchor points per ring around the face. */
+  ringSize: number;
+}
+
+/** none = best quality, regular = default, high = fastest. */
+export function qualityFor(acceleration: Acceleration): Quality {
+  switch (acceleration) {
+    case "none":
+      return { superSample: 3, ringSize: 64 };
+    case "high":
+      return { superSample: 1, ringSize: 32 };
+    default:
+      return { superSample: 2, ringSize: 48 };
+  }
+}
+
+export interface RendererOptions {
+  acceleration: Acceleration;
+  seed: number;
+  pixelFormat: OutputFormat;
+}
+
+/** Everything one animated face needs per frame. */
+export interface FaceState {
+  mesh: WarpMesh;
+  rig: Rig;
+  mouth: MouthInterior;
+  scratch: DeformScratch;
+  target: Float32Array;
+  interior: InteriorMesh;
+  ringTris: Uint32Array;
+  faceTris: Uint32Array;
+  /** Last frame's moved region of this face. */
+  region: Rect;
+}
+
+const clampInt = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
+
+export class FrameRenderer {
+  readonly width: number;
+  readonly height: number;
+  readonly faces: FaceState[];
+  private readonly photo: Surface;
+  private readonly frame: Surface;
+  private readonly out: Uint8Array;
+  private readonly format: OutputFormat;
+  private readonly ss: number;
+  private dirty: Rect = { ...EMPTY_RECT };
+  /** Pixels written by the last render: main pass, mouth pass (supersampled samples), converted. */
+  readonly stats = { mainPixels: 0, mouthSamples: 0, convertedPixels: 0 };
+  private patch: Surface = newSurface(1, 1);
+  private mask = new Uint8Array(1);
+  private blurA = new Float32Array(1);
+  private blurB = new Float32Array(1);
+
+  /** `faces`: the faces to animate (the caller leaves out faces that must stay still). */
+  constructor(image: RawImage, faces: readonly Face[], opts: RendererOptions) {
+    this.width = image.width;
+    this.height = image.height;
+    this.photo = surfaceFromRgb(image);
+    this.frame = cloneSurface(this.photo);
+    this.format = opts.pixelFormat;
+    const q = qualityFor(opts.acceleration);
+    this.ss = q.superSample;
+    this.out = new Uint8Array(this.format === "yuv420p" ? yuvBytes(this.width, this.height) : this.width * this.height * 3);
+    if (this.format === "yuv420p") rgbxToYuv420(this.photo, this.out, fullRect(this.photo));
+    else rgbxToRgb24(this.photo, this.out, fullRect(this.photo));
+
+    const centres = faces.map((f) => ({ x: f.box.x + f.box.width / 2, y: f.box.y + f.box.height / 2, radius: Math.max(f.box.width, f.box.height) / 2 }));
+    this.faces = faces.map((face, k) => {
+      const mesh = buildWarpMesh(face.mesh, { width: this.width, height: this.height, ringSize: q.ringSize, clip: separatingPlanes(centres, k) });
+      const rig = buildRig(mesh, { width: this.width, height: this.height });
+      const mouth = prepareMouth(this.photo, rig, { scale: this.ss, seed: (opts.seed + k * 7919) >>> 0 });
+      const split = mesh.ringTriCount * 3;
+      return {
+        mesh, rig, mouth,
+        scratch: newDeformScratch(rig),
+        target: mesh.src.slice(),
+        interior: newInteriorMesh(),
+        ringTris: mesh.tris.subarray(0, split),
+        faceTris: mesh.tris.subarray(split),
+        region: { ...EMPTY_RECT },
+      };
+    });
+  }
+
+  /**
+   * Renders one frame: `motion[k]` drives face k (null or absent: the face stays as in the photo).
+   * The result is in `output()` until the next call.
+   */
+  render(motion: readonly (Readonly<MotionFrame> | null | undefined)[]): void {
+    const { photo, frame } = this;
+    const prev = this.dirty;
+    copyRect(photo, frame, prev);
+    this.stats.mainPixels = 0;
+    this.stats.mouthSamples = 0;
+    let dirty: Rect = { ...EMPTY_RECT };
+    for (let k = 0; k < this.faces.length; k++) {
+      const fs = this.faces[k];
+      const m = motion[k];
+      if (!m) {
+        fs.region = { ...EMPTY_RECT };
+        continue;
+      }
+      deform(fs.rig, m, fs.target, fs.scratch);
+      const region = this.movedRegion(fs);
+      fs.region = region;
+      if (isEmpty(region)) continue;
+      this.stats.mainPixels += this.drawFace(fs, frame, region, 1, 0, 0);
+      this.mouthPass(fs, region);
+      dirty = unionRect(dirty, region);
+    }
+    this.dirty = dirty;
+    const changed = unionRect(prev, dirty);
+    this.stats.convertedPixels = isEmpty(changed) ? 0 : (changed.x1 - changed.x0) * (changed.y1 - changed.y0);
+    if (this.format === "yuv420p") rgbxToYuv420(frame, this.out, changed);
+    else rgbxToRgb24(frame, this.out, changed);
+  }
+
+  /** The current frame in the output pixel format (a view of the renderer's buffer: copy it to keep it). */
+  output(): Uint8Array {
+    return this.out;
+  }
+
+  /** The current frame as packed RGBX (for tests and previews). */
+  surface(): Surface {
+    return this.frame;
+  }
+
+  /** Bounding box (target pixels, +1 margin) of the triangles with a moved vertex, clipped to the picture. */
+  private movedRegion(fs: FaceState): Rect {
+    const { src } = fs.mesh;
+    const t = fs.target;
+    const tris = fs.mesh.tris;
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (let i = 0; i < tris.length; i += 3) {
+      const a = tris[i], b = tris[i + 1], c = tris[i + 2];
+      if (
+        t[a * 2] === src[a * 2] && t[a * 2 + 1] === src[a * 2 + 1] &&
+        t[b * 2] === src[b * 2] && t[b * 2 + 1] === src[b * 2 + 1] &&
+        t[c * 2] === src[c * 2] && t[c * 2 + 1] === src[c * 2 + 1]
+      ) continue;
+      for (let k = 0; k < 3; k++) {
+        const v = k === 0 ? a : k === 1 ? b : c;
+        const x = t[v * 2], y = t[v * 2 + 1];
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+    if (!(x1 >= x0)) return { ...EMPTY_RECT };
+    return intersectRect(
+      { x0: Math.floor(x0) - 1, y0: Math.floor(y0) - 1, x1: Math.ceil(x1) + 2, y1: Math.ceil(y1) + 2 },
+      fullRect(this),
+    );
+  }
+
+  /** Rings, then the mouth interior, then the face far to near. */
+  private drawFace(fs: FaceState, out: Surface, clip: Rect, scale: number, ox: number, oy: number, mask?: Uint8Array): number {
+    const opts = { front: fs.mesh.front, scale, originX: ox, originY: oy, mask, maskValue: 0 } as const;
+    let n = drawTriangles({ dst: fs.target, src: fs.mesh.src, tris: fs.ringTris }, this.photo, out, clip, opts);
+    updateInterior(fs.mouth, fs.rig, fs.target, fs.interior);
+    n += drawTriangles(fs.interior, fs.mouth.texture, out, clip, { ...opts, front: 0, maskValue: 255 });
+    // Face triangles in painter's order, both orientations: a triangle that turns edge-on and flips near a
+    // fold must still cover its pixels (culling it would leave a crack).
+    n += drawTriangles({ dst: fs.target, src: fs.mesh.src, tris: fs.faceTris }, this.photo, out, clip, { ...opts, front: 0 });
+    return n;
+  }
+
+  /** Redraws the mouth box supersampled, shades the lips' inner edges, and averages it into the frame. */
+  private mouthPass(fs: FaceState, region: Rect): void {
+    const t = fs.target;
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const row of [LIPS_OUTER_UPPER, LIPS_OUTER_LOWER]) {
+      for (const v of row) {
+        x0 = Math.min(x0, t[v * 2]); x1 = Math.max(x1, t[v * 2]);
+        y0 = Math.min(y0, t[v * 2 + 1]); y1 = Math.max(y1, t[v * 2 + 1]);
+      }
+    }
+    const pad = 3;
+    const box = intersectRect({ x0: Math.floor(x0) - pad, y0: Math.floor(y0) - pad, x1: Math.ceil(x1) + pad + 1, y1: Math.ceil(y1) + pad + 1 }, region);
+    if (isEmpty(box)) return;
+    const s = this.ss;
+    const pw = (box.x1 - box.x0) * s, ph = (box.y1 - box.y0) * s;
+    if (this.patch.px.length < pw * ph) {
+      this.patch = newSurface(pw, ph);
+      this.mask = new Uint8Array(pw * ph);
+      this.blurA = new Float32Array(pw * ph);
+      this.blurB = new Float32Array(pw * ph);
+    }
+    const patch: Surface = { width: pw, height: ph, px: this.patch.px.subarray(0, pw * ph) };
+    const mask = this.mask.subarray(0, pw * ph);
+    mask.fill(0);
+    // Start from the frame (upsampled), so any sample no triangle covers keeps the frame's pixel.
+    const fpx = this.frame.px, fw = this.frame.width;
+    for (let y = 0; y < ph; y++) {
+      const srow = (box.y0 + ((y / s) | 0)) * fw + box.x0;
+      const drow = y * pw;
+      for (let x = 0; x < pw; x++) patch.px[drow + x] = fpx[srow + ((x / s) | 0)];
+    }
+    this.stats.mouthSamples += this.drawFace(fs, patch, fullRect(patch), s, box.x0, box.y0, mask);
+    this.shadeEdges(fs, patch, mask, s);
+    downsampleInto(patch, s, this.frame, box.x0, box.y0, box);
+  }
+
+  /**
+   * Inner-lip shading: the interior darkens near the lips (their shadow), the lips darken a little along
+   * the opening (the lips' inner, wetter surface turning away), both fading with the mouth's opening.
+   */
+  private shadeEdges(fs: FaceState, patch: Surface, mask: Uint8Array, s: number): void {
+    const strength = fs.mouth.edgeShade;
+    if (strength <= 0) return;
+    const open = Math.min(1, fs.scratch.gap / Math.max(1, 0.12 * fs.rig.innerMouthWidth));
+    if (open <= 0) return;
+    const { width: w, height: h, px } = patch;
+    const n = w * h;
+    let any = false;
+    for (let i = 0; i < n; i++) if (mask[i]) { any = true; break; }
+    if (!any) return;
+    const r = Math.max(1, Math.round(0.045 * fs.rig.innerMouthWidth * s));
+    const a = this.blurA.subarray(0, n), b = this.blurB.subarray(0, n);
+    for (let i = 0; i < n; i++) a[i] = mask[i] ? 1 : 0;
+    // Box blur, twice (close to a Gaussian): horizontal then vertical, with running sums.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let y = 0; y < h; y++) {
+        const o = y * w;
+        let sum = 0;
+        for (let x = -r; x <= r; x++) sum += a[o + clampInt(x, 0, w - 1)];
+        for (let x = 0; x < w; x++) {
+          b[o + x] = sum / (2 * r + 1);
+          sum += a[o + clampInt(x + r + 1, 0, w - 1)] - a[o + clampInt(x - r, 0, w - 1)];
+        }
+      }
+      for (let x = 0; x < w; x++) {
+        let sum = 0;
+        for (let y = -r; y <= r; y++) sum += b[clampInt(y, 0, h - 1) * w + x];
+        for (let y = 0; y < h; y++) {
+          a[y * w + x] = sum / (2 * r + 1);
+          sum += b[clampInt(y + r + 1, 0, h - 1) * w + x] - b[clampInt(y - r, 0, h - 1) * w + x];
+        }
+      }
+    }
+    const kIn = 0.38 * strength * open, kLip = 0.2 * strength * open;
+    for (let i = 0; i < n; i++) {
+      const m = a[i];
+      let f: number;
+      if (mask[i]) {
+        f = 1 - kIn * Math.min(1, 2 * (1 - m));
+      } else {
+        if (m <= 0.002) continue;
+        f = 1 - kLip * Math.min(1, 2.2 * m);
+      }
+      const p = px[i];
+      const k = Math.round(f * 256);
+      const rb = (((p & 0xff00ff) * k) >>> 8) & 0xff00ff;
+      const g = ((((p >>> 8) & 0xff) * k) >>> 8) & 0xff;
+      px[i] = rb | (g << 8);
+    }
+  }
+}
