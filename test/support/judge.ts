@@ -38,9 +38,11 @@ export interface Judge {
   faces(image: RawImage): Promise<JudgeFace[]>;
   /**
    * Inner-lip opening per frame of the largest face: mean of the gaps 61-67, 62-66, 63-65 over the distance
-   * between the eye centres (0 closed, ~0.3-0.5 wide open). NaN for a frame without a face.
+   * between the eye centres (0 closed, ~0.15-0.2 speaking, ~0.4 wide open). NaN for a frame without a face.
+   * The face detector (SSD MobileNet, ~0.8 s CPU a frame) runs on the first frame and every `redetectEvery`
+   * frames; in between the box follows the landmarks' centroid and only the landmark net runs (~30 ms).
    */
-  mouthOpenings(frames: Iterable<RawImage> | AsyncIterable<RawImage>): Promise<number[]>;
+  mouthOpenings(frames: Iterable<RawImage> | AsyncIterable<RawImage>, options?: { redetectEvery?: number }): Promise<number[]>;
   /** 128-d identity descriptor of the largest face (null when no face). Same person: distance < ~0.4-0.5. */
   descriptor(image: RawImage): Promise<Float32Array | null>;
 }
@@ -63,6 +65,16 @@ export function mouthOpening(landmarks: [number, number][]): number {
   return gap / Math.hypot(l[0] - r[0], l[1] - r[1]);
 }
 
+function centroid(points: [number, number][]): [number, number] {
+  let x = 0;
+  let y = 0;
+  for (const p of points) {
+    x += p[0];
+    y += p[1];
+  }
+  return [x / points.length, y / points.length];
+}
+
 // ---- face-api, typed as far as this file uses it ----
 
 interface FaTensor {
@@ -80,15 +92,29 @@ interface FaResult {
 interface FaTask<T> extends PromiseLike<T> {
   withFaceLandmarks(): FaTask<T> & { withFaceDescriptors(): PromiseLike<FaResult[]> };
 }
+interface FaRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 interface FaceApi {
   version: string;
+  Rect: new (x: number, y: number, width: number, height: number) => FaRect;
+  extractFaceTensors(image: FaTensor, boxes: FaRect[]): Promise<FaTensor[]>;
   tf: {
     getBackend(): string;
     setBackend(name: string): Promise<boolean>;
     ready(): Promise<void>;
     tensor3d(values: Int32Array, shape: [number, number, number], dtype: "int32"): FaTensor;
   };
-  nets: Record<"ssdMobilenetv1" | "faceLandmark68Net" | "faceRecognitionNet", { loadFromDisk(dir: string): Promise<void>; isLoaded: boolean }>;
+  nets: Record<"ssdMobilenetv1" | "faceRecognitionNet", { loadFromDisk(dir: string): Promise<void>; isLoaded: boolean }> & {
+    faceLandmark68Net: {
+      loadFromDisk(dir: string): Promise<void>;
+      isLoaded: boolean;
+      detectLandmarks(face: FaTensor): Promise<{ positions: FaPoint[] }>;
+    };
+  };
   SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults: number }) => unknown;
   detectAllFaces(input: FaTensor, options: unknown): FaTask<FaResult[]>;
 }
@@ -128,6 +154,27 @@ export async function createJudge(options: JudgeOptions = {}): Promise<Judge> {
     }
   }
 
+  /** The landmark net alone on the picture's `box` (clipped to the picture), points in picture pixels. */
+  async function landmarksIn(image: RawImage, box: FaRect): Promise<[number, number][] | null> {
+    const x = Math.max(0, box.x);
+    const y = Math.max(0, box.y);
+    const w = Math.min(image.width, box.x + box.width) - x;
+    const h = Math.min(image.height, box.y + box.height) - y;
+    if (w < 16 || h < 16) return null;
+    const tensor = toTensor(faceapi, image);
+    try {
+      const [crop] = await faceapi.extractFaceTensors(tensor, [new faceapi.Rect(x, y, w, h)]);
+      try {
+        const lm = await faceapi.nets.faceLandmark68Net.detectLandmarks(crop);
+        return lm.positions.map((p) => [p.x + x, p.y + y] as [number, number]);
+      } finally {
+        crop.dispose();
+      }
+    } finally {
+      tensor.dispose();
+    }
+  }
+
   const toFace = (r: FaResult): JudgeFace => ({
     box: { x: r.detection.box.x, y: r.detection.box.y, width: r.detection.box.width, height: r.detection.box.height },
     score: r.detection.score,
@@ -138,11 +185,31 @@ export async function createJudge(options: JudgeOptions = {}): Promise<Judge> {
     async faces(image) {
       return (await analyse(image, false)).map(toFace);
     },
-    async mouthOpenings(frames) {
+    async mouthOpenings(frames, { redetectEvery = 25 } = {}) {
       const out: number[] = [];
+      let box: FaRect | null = null; // the detector's box of the tracked face
+      let anchor: [number, number] = [0, 0]; // landmark centroid when the box was detected
+      let index = 0;
       for await (const frame of frames) {
-        const [face] = await analyse(frame, false);
-        out.push(face ? mouthOpening(toFace(face).landmarks) : Number.NaN);
+        let landmarks: [number, number][] | null = null;
+        if (!box || index % redetectEvery === 0) {
+          const [face] = await analyse(frame, false);
+          if (face) {
+            landmarks = toFace(face).landmarks;
+            box = face.detection.box;
+            anchor = centroid(landmarks);
+          } else box = null;
+        } else {
+          landmarks = await landmarksIn(frame, box);
+        }
+        out.push(landmarks ? mouthOpening(landmarks) : Number.NaN);
+        if (landmarks && box) {
+          // Follow the face: move the detector's box with the landmarks.
+          const c = centroid(landmarks);
+          box = { x: box.x + c[0] - anchor[0], y: box.y + c[1] - anchor[1], width: box.width, height: box.height };
+          anchor = c;
+        }
+        index++;
       }
       return out;
     },
