@@ -1,0 +1,87 @@
+/**
+ * fal's queue API:
+ *   POST /queue/{endpoint_id}[?fal_webhook=URL]         → 200 {status: "IN_QUEUE", request_id, *_url, queue_position}
+ *   GET  /queue/{app}/requests/{id}/status[?logs=1]     → 202 while IN_QUEUE / IN_PROGRESS, 200 when COMPLETED
+ *   GET  /queue/{app}/requests/{id}                     → the output (or the failure's status and body)
+ *   PUT  /queue/{app}/requests/{id}/cancel              → 202 CANCELLATION_REQUESTED | 400 ALREADY_COMPLETED | 404 NOT_FOUND
+ * {app} is owner/alias (what the official client sends, e.g. fal-ai/ai-avatar for fal-ai/ai-avatar/multi-text)
+ * or the full endpoint id. The status stream (…/status/stream) lives in stream.ts.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { acceptRequest } from "../accept.js";
+import { findOwnJob, toCallerUrls, type ServerContext } from "../context.js";
+import { sendHttpError } from "../errors.js";
+import { statusBody } from "../status.js";
+import { queueUrls } from "../urls.js";
+import { streamStatus } from "./stream.js";
+
+export type QueueAction = "result" | "status" | "stream" | "cancel";
+
+/** Splits "<app>/requests/<id>[/status[/stream]|/cancel]". */
+export function parseRequestPath(rest: string): { app: string; requestId: string; action: QueueAction } | undefined {
+  const m = /^(.+?)\/requests\/([^/]+)(\/status(\/stream)?|\/cancel)?\/?$/.exec(rest);
+  if (!m) return undefined;
+  const action: QueueAction = m[4] ? "stream" : m[3] === "/status" ? "status" : m[3] === "/cancel" ? "cancel" : "result";
+  return { app: m[1], requestId: m[2], action };
+}
+
+const wantsLogs = (request: FastifyRequest) => {
+  const v = (request.query as Record<string, unknown>).logs;
+  return v === "1" || v === "true";
+};
+
+export function registerQueueRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.post("/queue/*", async (request, reply) => {
+    const endpointId = (request.params as { "*": string })["*"].replace(/\/+$/, "");
+    const job = await acceptRequest(ctx, request, endpointId);
+    const body = await statusBody(ctx.queue, job, queueUrls(request, ctx.config, job.endpointId, job.id), { logs: false });
+    const { logs: _logs, ...rest } = body;
+    reply.header("x-fal-request-id", job.id);
+    return reply.code(200).send(rest);
+  });
+
+  app.get("/queue/*", async (request, reply) => {
+    const parsed = parseRequestPath((request.params as { "*": string })["*"]);
+    if (!parsed || parsed.action === "cancel") return notFound(reply, request);
+    const job = await findOwnJob(ctx, request, parsed.app, parsed.requestId);
+    if (!job) return sendHttpError(reply, { status: 404, body: { detail: `Request ${parsed.requestId} not found.` }, message: "not found" });
+    reply.header("x-fal-request-id", job.id);
+    const urls = queueUrls(request, ctx.config, job.endpointId, job.id);
+    if (parsed.action === "stream") return streamStatus(ctx, request, reply, job, urls, wantsLogs(request));
+    if (parsed.action === "status") {
+      const body = await statusBody(ctx.queue, job, urls, { logs: wantsLogs(request) });
+      return reply.code(job.status === "COMPLETED" ? 200 : 202).send(body);
+    }
+    // result
+    if (job.status !== "COMPLETED") {
+      return sendHttpError(reply, {
+        status: 400,
+        body: { detail: `Request is still in progress (${job.status}); poll its status_url until COMPLETED, then fetch the result.` },
+        message: "still in progress",
+      });
+    }
+    if (job.outcome === "OK") return reply.code(200).send(toCallerUrls(ctx, request, job.result));
+    const failure = job.failure!;
+    return sendHttpError(reply, { status: failure.status, body: failure.body as { detail: unknown }, message: failure.message, errorType: failure.errorType });
+  });
+
+  app.put("/queue/*", async (request, reply) => {
+    const parsed = parseRequestPath((request.params as { "*": string })["*"]);
+    if (!parsed || parsed.action !== "cancel") return notFound(reply, request);
+    const job = await findOwnJob(ctx, request, parsed.app, parsed.requestId);
+    if (!job) return reply.code(404).send({ status: "NOT_FOUND" });
+    reply.header("x-fal-request-id", job.id);
+    const result = await ctx.queue.cancel(job.id);
+    if (result === "CANCELLATION_REQUESTED") request.log.info({ requestId: job.id }, "cancellation requested");
+    const code = result === "CANCELLATION_REQUESTED" ? 202 : result === "ALREADY_COMPLETED" ? 400 : 404;
+    return reply.code(code).send({ status: result });
+  });
+}
+
+function notFound(reply: FastifyReply, request: FastifyRequest) {
+  return sendHttpError(reply, {
+    status: 404,
+    body: { detail: `Not found: ${request.method} ${request.url.split("?")[0]}. Queue routes: POST /queue/{endpoint_id}, GET …/requests/{id}[/status[/stream]], PUT …/requests/{id}/cancel.` },
+    message: "not found",
+  });
+}

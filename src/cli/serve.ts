@@ -1,0 +1,96 @@
+/**
+ * `mouthpiece serve`: the HTTP API plus, unless disabled, the in-process worker, on one data dir.
+ * startServe is also what tests use to run a real server with another runner.
+ *
+ * @example
+ *   const server = await startServe({ config, logger, worker: true, createRunner: createPipelineRunner });
+ *   console.log(server.url); await server.close();
+ */
+import net from "node:net";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
+import type { Logger } from "pino";
+import { buildServer } from "../api/server.js";
+import type { Config } from "../config.js";
+import type { JobRunner } from "../pipeline/types.js";
+import type { JobQueue } from "../queue/types.js";
+import { startWorker, type Worker } from "../queue/worker.js";
+import { createStorage } from "../storage/index.js";
+import type { KeyedStorage, Storage } from "../storage/types.js";
+import type { KeyStore } from "../api/keys.js";
+import { openKeys, openQueue } from "./services.js";
+
+export type RunnerFactory = (deps: { config: Config; storage: Storage; logger: Logger }) => JobRunner;
+
+export interface ServeOptions {
+  config: Config;
+  logger: Logger;
+  /** Run the worker in this process (default true; needs config.workerConcurrency > 0). */
+  worker?: boolean;
+  createRunner: RunnerFactory;
+  plugins?: FastifyPluginAsync[];
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** The address it listens on, e.g. "http://127.0.0.1:8000". */
+  url: string;
+  config: Config;
+  queue: JobQueue;
+  storage: KeyedStorage;
+  keys: KeyStore;
+  worker?: Worker;
+  close(): Promise<void>;
+}
+
+/** A free TCP port on `host` (for port 0: file URLs need the real port before the server starts). */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startServe(options: ServeOptions): Promise<RunningServer> {
+  let config = options.config;
+  if (config.port === 0) config = Object.freeze({ ...config, port: await freePort(config.host) });
+  const { logger } = options;
+  const queue = openQueue(config);
+  const keys = openKeys(config);
+  const storage = createStorage(config);
+  const app = await buildServer({ config, queue, storage, keys, logger, plugins: options.plugins });
+  let worker: Worker | undefined;
+  try {
+    await app.listen({ host: config.host, port: config.port });
+    if (options.worker !== false && config.workerConcurrency > 0) {
+      const runner = options.createRunner({ config, storage, logger });
+      worker = startWorker({ queue, runner, concurrency: config.workerConcurrency, logger });
+    } else {
+      logger.warn("no worker in this process: queued requests wait for a `mouthpiece worker` on the same data dir");
+    }
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await queue.close();
+    keys.close();
+    throw err;
+  }
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${config.port}`;
+  logger.info({ url, dataDir: config.dataDir, workers: worker ? config.workerConcurrency : 0 }, "mouthpiece is listening");
+  let closing: Promise<void> | undefined;
+  return {
+    app, url, config, queue, storage, keys, worker,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await worker?.stop();
+        await queue.close();
+        keys.close();
+      })();
+      return closing;
+    },
+  };
+}
