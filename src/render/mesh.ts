@@ -232,8 +232,8 @@ export function buildWarpMesh(points: ArrayLike<number>, opts: MeshOptions): War
     for (let r = ringCount - 2; r >= 0; r--) radii[r] = Math.max(0, Math.min(radii[r], radii[r + 1] - 1));
     for (let r = 0; r < ringCount; r++) {
       const v = RING_START + r * ringSize + j;
-      src[v * 2] = cx + dx * radii[r];
-      src[v * 2 + 1] = cy + dy * radii[r];
+      src[v * 2] = Math.min(opts.width - 1, Math.max(0, cx + dx * radii[r]));
+      src[v * 2 + 1] = Math.min(opts.height - 1, Math.max(0, cy + dy * radii[r]));
       z[v] = zMean;
     }
   }
