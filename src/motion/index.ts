@@ -23,6 +23,7 @@ export { extractFeatures } from "./features.js";
 export { parseMood } from "./mood.js";
 export { visemesFromPhonemes, visemeFor } from "./visemes.js";
 export { streamSeed } from "./life.js";
+export { visibleOpening } from "./mouth.js";
 
 export interface MotionTrackInput {
   /** This face's voice: mono PCM (any rate; 16 kHz typical), aligned with frame 0. */

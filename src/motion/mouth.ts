@@ -26,8 +26,32 @@ export interface MouthOptions {
   peakOpen?: number;
 }
 
-/** lipClose held in silence: lips together, relaxed. */
+/** lipClose held in silence: lips together, relaxed (the renderer closes the gap fully at 0.6). */
 export const SILENCE_LIP_CLOSE = 0.6;
+
+/**
+ * The lip gap a frame shows (as the renderer draws it on a closed-mouth photo): the jaw's opening times
+ * what the lip closure leaves open (closure is full at lipClose >= 0.6, smoothstep below). For checks and
+ * benchmarks of lip sync against the audio.
+ */
+export function visibleOpening(jawOpen: number, lipClose: number): number {
+  const c = clamp(lipClose / SILENCE_LIP_CLOSE, 0, 1);
+  return jawOpen * (1 - c * c * (3 - 2 * c));
+}
+
+/**
+ * Lips come together as the jaw closes: lipClose is raised to at least SILENCE_LIP_CLOSE x (1 - smoothstep
+ * (jawOpen / 0.18)). The renderer draws jawOpen 0 as the photo's own lip gap, so on a photo with an open
+ * mouth a near-zero jaw (quiet consonants, speech onsets) would otherwise show that open mouth.
+ * In place; returns lipClose.
+ */
+export function coupleLipsToJaw(jawOpen: Float32Array, lipClose: Float32Array): Float32Array {
+  for (let i = 0; i < jawOpen.length; i++) {
+    const x = clamp(jawOpen[i] / 0.18, 0, 1);
+    lipClose[i] = Math.max(lipClose[i], SILENCE_LIP_CLOSE * (1 - x * x * (3 - 2 * x)));
+  }
+  return lipClose;
+}
 
 /** The loudness part: per-frame opening target 0..1 before smoothing (exported for tests and plots). */
 export function openingTarget(f: AudioFeatures, peakOpen = 0.7): Float32Array {
@@ -165,7 +189,10 @@ export function mouthFromAudio(f: AudioFeatures, opts: MouthOptions = {}): Mouth
     lipWidth[i] = clamp(spread - 0.8 * round, -0.6, 0.6);
     // Lips together in pauses, released as soon as the jaw opens (no pressed lips on an open mouth).
     const silenceClose = SILENCE_LIP_CLOSE * (1 - g) * (1 - clamp((j - 0.05) / 0.25, 0, 1));
-    lipClose[i] = clamp(Math.max(silenceClose, dipsS[i]), 0, 1);
+    // A closure presses the lips only as far as the jaw has closed (transition frames stay consistent).
+    const dipClose = dipsS[i] * (1 - clamp((j - 0.1) / 0.3, 0, 1));
+    lipClose[i] = clamp(Math.max(silenceClose, dipClose), 0, 1);
   }
+  coupleLipsToJaw(jawOpen, lipClose);
   return { jawOpen, lipWidth, lipRound, lipClose };
 }

@@ -18,7 +18,7 @@
 import type { PhonemeTiming } from "./types.js";
 import type { AudioFeatures } from "./features.js";
 import type { MouthCurves } from "./mouth.js";
-import { openingTarget, SILENCE_LIP_CLOSE } from "./mouth.js";
+import { coupleLipsToJaw, openingTarget, SILENCE_LIP_CLOSE } from "./mouth.js";
 import { attackRelease, clamp, shiftEarlier } from "./curves.js";
 
 /** A mouth shape and how strongly it holds against its neighbours (dominance per parameter group). */
@@ -335,6 +335,6 @@ export function combineVisemes(vis: VisemeCurves, f: AudioFeatures | null, opts:
     jawOpen,
     lipWidth: Float32Array.from(vis.lipWidth),
     lipRound: Float32Array.from(vis.lipRound),
-    lipClose: Float32Array.from(vis.lipClose),
+    lipClose: coupleLipsToJaw(jawOpen, Float32Array.from(vis.lipClose)),
   };
 }

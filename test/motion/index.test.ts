@@ -4,6 +4,7 @@ import { buildListenerTrack, buildMotion, buildMotionForJob, buildMotionTrack, s
 import type { Face } from "../../src/face/types.js";
 import { NEUTRAL_FRAME, type MotionFrame } from "../../src/motion/types.js";
 import { bestLagCorrelation } from "../../src/motion/curves.js";
+import { visibleOpening } from "../../src/motion/mouth.js";
 import { frameTruth, SR, talk } from "./synth.js";
 
 const FPS = 25;
@@ -33,6 +34,9 @@ test("buildMotionTrack: one frame per video frame, all fields in range, lip-sync
   const truth = frameTruth(spec, FPS, N);
   const r = bestLagCorrelation(frames.map((f) => f.jawOpen), truth.env, 3);
   assert.ok(r.r >= 0.8 && r.lag >= 1 && r.lag <= 2, `r ${r.r} lag ${r.lag}`);
+  // What the face shows (jaw opening less lip closure) tracks the sound as well.
+  const shown = bestLagCorrelation(frames.map((f) => visibleOpening(f.jawOpen, f.lipClose)), truth.env, 3);
+  assert.ok(shown.r >= 0.8 && shown.lag >= 1 && shown.lag <= 2, `visible r ${shown.r} lag ${shown.lag}`);
   const again = buildMotionTrack({ pcm, numFrames: N, fps: FPS, seed: 42, prompt: "" });
   assert.deepEqual(again, frames);
   const other = buildMotionTrack({ pcm, numFrames: N, fps: FPS, seed: 7, prompt: "" });

@@ -128,3 +128,15 @@ test("digital silence gives a closed, still mouth and no NaN", () => {
   assert.equal(Math.max(...m.jawOpen), 0);
   assert.ok(m.lipClose[25] > 0.5);
 });
+
+test("a closed jaw means closed lips (the renderer draws jawOpen 0 as the photo's own lip gap)", () => {
+  let checked = 0;
+  for (let i = 0; i < numFrames; i++) {
+    if (mouth.jawOpen[i] < 0.02) {
+      assert.ok(mouth.lipClose[i] >= 0.55, `frame ${i}: jaw ${mouth.jawOpen[i]} lipClose ${mouth.lipClose[i]}`);
+      checked++;
+    }
+    if (mouth.jawOpen[i] > 0.3) assert.ok(mouth.lipClose[i] < 0.3, `frame ${i}: open jaw, lips apart`);
+  }
+  assert.ok(checked > 20);
+});
