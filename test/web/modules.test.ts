@@ -75,7 +75,16 @@ describe("request body from the form", () => {
     assert.deepEqual(input, { image_url: "http://h/files/a.png", audio_url: "http://h/files/b.wav", prompt: "", num_frames: 50 });
     const parsed = findEndpoint("fal-ai/ai-avatar")!.input.parse(input);
     assert.equal(parsed.num_frames, 50);
-    assert.equal(parsed.seed, 42);
+  });
+
+  it("the seed starts empty (random) and is sent whenever one is typed, even the schema's default", () => {
+    const fields = fieldsOf("fal-ai/ai-avatar");
+    const seed = byName(fields).seed;
+    assert.equal(initialValue(seed), "");
+    const base = { ...initial(fields), image_url: "http://h/a.png", audio_url: "http://h/b.wav" };
+    assert.equal("seed" in buildInput(fields, base).input, false);
+    assert.equal(buildInput(fields, { ...base, seed: "42" }).input.seed, 42);
+    assert.equal(buildInput(fields, { ...base, seed: "7" }).input.seed, 7);
   });
 
   it("every endpoint's filled-in initial form passes the endpoint's own schema", () => {

@@ -1,20 +1,32 @@
 /**
- * The playground in a real browser (Debian's chromium through playwright-core): the whole flow on
- * fal-ai/ai-avatar — upload a picture and audio, submit, watch progress, the video plays with a length
- * of num_frames / 25 s — plus labels, keyboard-only use, cancel, history, a phone-sized screen, and the
- * cURL snippet run as it is. Screenshots go to test-artifacts/playground/.
+ * The playground in a real browser (Debian's chromium through playwright-core) against the real server:
+ * buildServer (via startServe) with the SQLite queue, the worker, storage uploads, the fal proxy route, the
+ * test runner from test/support (a real MP4 made by ffmpeg, progress logged as "rendered N/M frames") and
+ * the real face analyzer for the preview.
+ *
+ * The whole flow on fal-ai/ai-avatar — upload a picture and audio, submit, watch progress, the video plays
+ * with a length of num_frames / 25 s — plus labels, keyboard-only use, cancel, field errors, history, a
+ * phone-sized screen, and both code snippets run as they are. Screenshots go to test-artifacts/playground/.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import ffmpegInstaller from "@ffmpeg-installer/ffmpeg";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { startStubServer, type StubServer } from "./stub-server.js";
+import Fastify, { type FastifyInstance } from "fastify";
+import pino from "pino";
+import sharp from "sharp";
+import { chromium, type Browser, type FileChooser, type Page } from "playwright-core";
+import { startServe, type RunningServer } from "../../src/cli/serve.js";
+import { loadConfig } from "../../src/config.js";
+import { createFaceAnalyzer, type FaceAnalyzer } from "../../src/face/index.js";
+import type { Job } from "../../src/queue/types.js";
+import { playgroundRequestOf, registerPlayground, type DetectedFaces } from "../../src/web/plugin.js";
+import { createTestRunner } from "../support/test-runner.js";
 
 const run = promisify(execFile);
 const CHROMIUM = "/usr/bin/chromium";
@@ -23,25 +35,56 @@ const ARGS = [
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ];
 const ARTIFACTS = path.resolve("test-artifacts/playground");
+/** A real photo of three people (face-api's demo picture). */
 const PHOTO = path.resolve("node_modules/@vladmandic/face-api/demo/sample2.jpg");
 const skip = existsSync(CHROMIUM) ? false : `chromium is not installed at ${CHROMIUM} (apt-get install chromium): browser test skipped`;
 
-describe("playground in a real browser", { skip, timeout: 180_000 }, () => {
-  let server: StubServer;
+describe("playground in a real browser, on the real server", { skip, timeout: 240_000 }, () => {
+  let server: RunningServer;
   let browser: Browser;
+  let analyzer: FaceAnalyzer;
   let tmp: string;
   let speech: string;
+  /** Requests the pages submitted (the queue has no list-by-owner yet; the lead wires that). */
+  const submitted = new Set<string>();
+
+  async function detectFaces(imageUrl: string): Promise<DetectedFaces> {
+    const key = server.storage.keyFromUrl(imageUrl);
+    if (!key) throw Object.assign(new Error("This test detects faces only in uploaded files"), { statusCode: 422 });
+    const chunks: Buffer[] = [];
+    for await (const chunk of await server.storage.read(key)) chunks.push(chunk as Buffer);
+    const { data, info } = await sharp(Buffer.concat(chunks)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const faces = await analyzer.detect({ width: info.width, height: info.height, channels: 3, data });
+    return { width: info.width, height: info.height, faces: faces.map((f) => ({ box: [f.box.x, f.box.y, f.box.width, f.box.height] })) };
+  }
 
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     tmp = await mkdtemp(path.join(os.tmpdir(), "mouthpiece-e2e-"));
-    // 2.5 s of a tone that swells like syllables: real audio for the player and the render.
+    // 2.5 s of a tone that swells like syllables: real audio for the player.
     speech = path.join(tmp, "speech.wav");
     await run(ffmpegInstaller.path, [
       "-v", "error", "-f", "lavfi", "-i", "sine=frequency=180:duration=2.5",
       "-af", "volume='0.3+0.7*abs(sin(2*PI*3*t))':eval=frame", speech,
     ]);
-    server = await startStubServer({ voiceSamples: true });
+    analyzer = await createFaceAnalyzer({ refine: false });
+    const config = loadConfig({}, { port: 0, dataDir: path.join(tmp, "data"), logLevel: "silent", workerConcurrency: 1 });
+    server = await startServe({
+      config,
+      logger: pino({ level: "silent" }),
+      // 40 ms a frame: 50 frames take 2 s, long enough to watch the progress bar move.
+      createRunner: ({ storage }) => createTestRunner({ storage, msPerFrame: 40 }),
+      plugins: [
+        (app) =>
+          registerPlayground(app, {
+            detectFaces,
+            async listRequests(owner) {
+              const jobs = await Promise.all([...submitted].map((id) => server.queue.get(id)));
+              return jobs.filter((j): j is Job => j !== undefined && j.owner === owner).map(playgroundRequestOf);
+            },
+          }),
+      ],
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
 
@@ -59,10 +102,18 @@ describe("playground in a real browser", { skip, timeout: 180_000 }, () => {
     page.on("console", (m) => {
       if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text());
     });
+    page.on("response", async (res) => {
+      if (res.request().method() === "POST" && new URL(res.url()).pathname.startsWith("/queue/") && res.ok()) {
+        submitted.add((await res.json()).request_id);
+      }
+    });
     (page as Page & { jsErrors: string[] }).jsErrors = errors;
     return page;
   }
   const jsErrors = (page: Page) => (page as Page & { jsErrors: string[] }).jsErrors;
+  const latestJob = async () => (await server.queue.get([...submitted].at(-1)!))!;
+  /** URLs of the first run's uploads, reused by later tests. */
+  let uploaded: { image_url: string; audio_url: string };
 
   it("lists the seven endpoints at /", async () => {
     const page = await newPage();
@@ -73,6 +124,7 @@ describe("playground in a real browser", { skip, timeout: 180_000 }, () => {
     const hrefs = await cards.evaluateAll((as) => as.map((a) => a.getAttribute("href")));
     assert.ok(hrefs.includes("/playground/fal-ai/ai-avatar"));
     assert.ok(hrefs.includes("/playground/fal-ai/infinitalk/video-to-video"));
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(ARTIFACTS, "home.png"), fullPage: true });
     assert.deepEqual(jsErrors(page), []);
     await page.context().close();
@@ -105,25 +157,49 @@ describe("playground in a real browser", { skip, timeout: 180_000 }, () => {
     await page.locator("#in-audio_url-file").setInputFiles(speech);
     await page.waitForFunction(() => (document.getElementById("in-image_url") as HTMLInputElement).value.includes("/files/"));
     await page.waitForFunction(() => (document.getElementById("in-audio_url") as HTMLInputElement).value.includes("/files/"));
-    // Faces outlined and numbered on the picture.
-    await page.locator(".preview .face").first().waitFor();
-    assert.equal(await page.locator(".preview .face .tag").first().textContent(), "person 1");
+    uploaded = {
+      image_url: await page.locator("#in-image_url").inputValue(),
+      audio_url: await page.locator("#in-audio_url").inputValue(),
+    };
+    // The uploads are in storage, byte for byte the files given.
+    const stored = await fetch(uploaded.image_url);
+    assert.equal(stored.status, 200);
+    assert.deepEqual(Buffer.from(await stored.arrayBuffer()), await readFile(PHOTO));
+    // The three faces of the photo outlined and numbered from the left.
+    await page.locator(".preview .face").nth(2).waitFor({ timeout: 30_000 });
+    assert.deepEqual(await page.locator(".preview .face .tag").allTextContents(), ["person 1", "person 2", "person 3"]);
+    const lefts = await page.locator(".preview .face").evaluateAll((els) => els.map((e) => parseFloat((e as HTMLElement).style.left)));
+    assert.ok(lefts[0] < lefts[1] && lefts[1] < lefts[2], `faces not numbered from the left: ${lefts}`);
+    assert.match((await page.locator(".preview figcaption").textContent()) ?? "", /^3 faces found \(1920×1367\)/);
     await page.locator("#field-audio_url audio").waitFor();
-    // The code follows the form: the uploaded URLs and the frames are in both snippets.
-    const js = await page.locator("pre.code").textContent();
-    assert.match(js ?? "", /fal\.subscribe\("fal-ai\/ai-avatar"/);
-    assert.match(js ?? "", /"num_frames": 50/);
-    assert.match(js ?? "", new RegExp(`${server.url}/files/`));
+    // The code follows the form: the uploaded URLs and the frames are in the snippet.
+    const js = (await page.locator("pre.code").textContent()) ?? "";
+    assert.match(js, /fal\.subscribe\("fal-ai\/ai-avatar"/);
+    assert.match(js, /"num_frames": 50/);
+    assert.ok(js.includes(uploaded.image_url) && js.includes(uploaded.audio_url));
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(ARTIFACTS, "form.png"), fullPage: true });
 
+    const statusCalls: string[] = [];
+    page.on("request", (r) => {
+      if (/\/requests\/[^/]+\/status/.test(r.url())) statusCalls.push(new URL(r.url()).pathname.replace(/.*\/status/, "status"));
+    });
     await page.locator("#run").click();
     // Progress: the bar moves through the frames as the worker logs them.
     await page.waitForFunction(() => {
       const bar = document.getElementById("progress") as HTMLProgressElement | null;
       return !!bar && bar.max === 50 && bar.value > 0 && bar.value < 50;
     });
+    // For the screenshot, a bar further along (not asserted: a busy machine may skip past it).
+    await page
+      .waitForFunction(() => {
+        const bar = document.getElementById("progress") as HTMLProgressElement;
+        return bar.value >= 15 && bar.value < 50;
+      }, null, { timeout: 2000 })
+      .catch(() => undefined);
     assert.match((await page.locator(".frames-count").textContent()) ?? "", /^\d+ \/ 50 frames$/);
     assert.match((await page.locator("pre.logs").textContent()) ?? "", /rendered \d+\/50 frames/);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(ARTIFACTS, "progress.png"), fullPage: true });
 
     const video = page.locator("#result-video");
@@ -137,6 +213,8 @@ describe("playground in a real browser", { skip, timeout: 180_000 }, () => {
         }),
     );
     assert.ok(Math.abs(duration - 50 / 25) < 0.1, `video lasts ${duration} s, expected 2.0 s`);
+    // Live status came from the SSE stream alone, without polling.
+    assert.deepEqual(statusCalls, ["status/stream"]);
     // It plays: time advances.
     const played = await video.evaluate(async (v: HTMLVideoElement) => {
       v.muted = true;
@@ -148,27 +226,31 @@ describe("playground in a real browser", { skip, timeout: 180_000 }, () => {
     const src = await video.getAttribute("src");
     assert.equal(await page.getByRole("link", { name: "Download" }).first().getAttribute("href"), src);
     assert.equal(await page.locator("#progress").evaluate((b: HTMLProgressElement) => b.value === b.max), true);
-    assert.match((await page.locator(".state").textContent()) ?? "", /^Finished/);
+    assert.match((await page.locator(".state").textContent()) ?? "", /^Finished · seed \d+$/);
+    assert.equal(await page.locator("#cancel").count(), 0);
 
-    // History lists it, with its result.
-    await page.locator(`.history-item[data-request-id]`).first().waitFor();
-    const job = [...server.jobs.values()].at(-1)!;
+    // The queue ran exactly what the form said; history lists it with its result.
+    const job = await latestJob();
     assert.equal(job.input.num_frames, 50);
+    assert.equal(job.outcome, "OK");
+    await page.locator(`.history-item[data-request-id="${job.id}"]`).waitFor();
     assert.equal(await page.locator(`.history-item[data-request-id="${job.id}"] .badge`).textContent(), "completed");
     await page.locator("#result-video").evaluate((v: HTMLVideoElement) => v.pause());
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(ARTIFACTS, "result.png"), fullPage: true });
     assert.deepEqual(jsErrors(page), []);
     await page.context().close();
   });
 
   it("keyboard alone fills the form and submits", async () => {
+    assert.ok(uploaded, "needs the first run's uploads");
     const page = await newPage();
+    // Listening before the page loads turns file-chooser interception on in time.
+    const choosers: FileChooser[] = [];
+    page.on("filechooser", (c) => choosers.push(c));
     await page.goto(`${server.url}/playground/fal-ai/ai-avatar`);
     await page.locator("form.endpoint-form").waitFor();
-    // Reuse the files the first test uploaded, typed as URLs.
-    const done = [...server.jobs.values()].find((j) => j.outcome === "OK");
-    assert.ok(done, "needs the first test's uploads");
-    const before = server.jobs.size;
+    const before = submitted.size;
 
     const tabTo = async (id: string) => {
       for (let i = 0; i < 60; i++) {
@@ -179,12 +261,15 @@ describe("playground in a real browser", { skip, timeout: 180_000 }, () => {
     };
     // The file picker opens from the keyboard.
     await tabTo("in-image_url-file");
-    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Space")]);
-    assert.equal(chooser.isMultiple(), false);
+    await page.keyboard.press("Space");
+    for (let i = 0; i < 50 && choosers.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(choosers.length, 1, "Space on the file field did not open the file picker");
+    assert.equal(choosers[0].isMultiple(), false);
+    assert.equal(await choosers[0].element().getAttribute("id"), "in-image_url-file");
     await tabTo("in-image_url");
-    await page.keyboard.type(String(done.input.image_url));
+    await page.keyboard.type(uploaded.image_url);
     await tabTo("in-audio_url");
-    await page.keyboard.type(String(done.input.audio_url));
+    await page.keyboard.type(uploaded.audio_url);
     await tabTo("in-num_frames");
     // Arrow keys move the slider one frame at a time, from the default 145.
     for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowLeft");
@@ -194,13 +279,12 @@ describe("playground in a real browser", { skip, timeout: 180_000 }, () => {
     await page.keyboard.type("41");
     await tabTo("run");
     await page.keyboard.press("Enter");
-    await page.waitForFunction(() => document.querySelector(".output-body")?.getAttribute("data-request-id"));
-    assert.equal(server.jobs.size, before + 1);
-    const job = [...server.jobs.values()].at(-1)!;
-    assert.equal(job.input.image_url, done.input.image_url);
-    assert.equal(job.input.audio_url, done.input.audio_url);
-    assert.equal(job.input.num_frames, 41);
     await page.locator("#result-video").waitFor({ timeout: 60_000 });
+    assert.equal(submitted.size, before + 1);
+    const job = await latestJob();
+    assert.equal(job.input.image_url, uploaded.image_url);
+    assert.equal(job.input.audio_url, uploaded.audio_url);
+    assert.equal(job.input.num_frames, 41);
     assert.deepEqual(jsErrors(page), []);
     await page.context().close();
   });
@@ -208,87 +292,134 @@ describe("playground in a real browser", { skip, timeout: 180_000 }, () => {
   it("cancels a running request", async () => {
     const page = await newPage();
     await page.goto(`${server.url}/playground/fal-ai/infinitalk`);
-    const done = [...server.jobs.values()].find((j) => j.outcome === "OK")!;
-    await page.locator("#in-image_url").fill(String(done.input.image_url));
-    await page.locator("#in-audio_url").fill(String(done.input.audio_url));
+    await page.locator("#in-image_url").fill(uploaded.image_url);
+    await page.locator("#in-audio_url").fill(uploaded.audio_url);
     await page.getByLabel("Length (frames), exact value").fill("700");
     await page.locator("#run").click();
     await page.waitForFunction(() => Number((document.getElementById("progress") as HTMLProgressElement | null)?.value) > 0);
     await page.locator("#cancel").click();
-    await page.waitForFunction(() => document.querySelector(".state")?.textContent === "Cancelled.");
-    const job = [...server.jobs.values()].at(-1)!;
+    await page.waitForFunction(() => document.querySelector(".state")?.textContent === "Cancelled.", null, { timeout: 20_000 });
+    const job = await latestJob();
+    assert.equal(job.status, "COMPLETED");
     assert.equal(job.outcome, "CANCELLED");
     assert.equal(await page.locator("#result-video").count(), 0);
     await page.context().close();
   });
 
-  it("shows a server's field errors next to the field", async () => {
+  it("says what to fix, next to the field: its own checks and the server's", async () => {
     const page = await newPage();
     await page.goto(`${server.url}/playground/fal-ai/ai-avatar`);
     await page.locator("#run").click();
-    // Nothing uploaded: the page says what to add and does not submit.
+    // Nothing given: the page says what to add and does not submit.
     assert.match((await page.locator("#err-image_url").textContent()) ?? "", /Add an image/);
     assert.equal(await page.evaluate(() => document.activeElement?.id), "in-image_url");
+    // A failure in the run shows the server's reason.
+    await page.locator("#in-image_url").fill(uploaded.image_url);
+    await page.locator("#in-audio_url").fill(uploaded.audio_url);
+    await page.locator("#in-prompt").fill("fail:input");
+    await page.getByLabel("Length (frames), exact value").fill("41");
+    await page.locator("#run").click();
+    await page.waitForFunction(() => /^Failed: /.test(document.querySelector(".state")?.textContent ?? ""));
+    assert.match((await page.locator(".state").textContent()) ?? "", /No face found in the image/);
     await page.context().close();
   });
 
-  it("fits a phone-sized screen", async () => {
+  it("fits a phone-sized screen; two-person faces bind to tracks", async () => {
     const page = await newPage({ width: 390, height: 844 });
     await page.goto(`${server.url}/playground/fal-ai/ai-avatar/multi`);
     await page.locator("form.endpoint-form").waitFor();
-    const done = [...server.jobs.values()].find((j) => j.outcome === "OK")!;
-    server.faceBoxes.push([0.62, 0.2, 0.18, 0.27]);
-    await page.locator("#in-image_url").fill(String(done.input.image_url));
-    await page.locator("#in-image_url").press("Tab");
-    await page.locator(".preview .face").nth(1).waitFor();
-    // Two faces: numbered from the left, and each can be bound to a track.
-    assert.deepEqual(await page.locator(".preview .face .tag").allTextContents(), ["person 1", "person 2"]);
-    await page.getByLabel("Face of person 2").selectOption({ label: "person 1 (leftmost)" });
-    assert.match((await page.locator("pre.code").textContent()) ?? "", /"person2_box": \[/);
+    // Drop the photo on the image field: it uploads, and the field gets its storage URL.
+    const bytes = (await readFile(PHOTO)).toString("base64");
+    const dataTransfer = await page.evaluateHandle((b64) => {
+      const dt = new DataTransfer();
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([data], "dropped.jpg", { type: "image/jpeg" }));
+      return dt;
+    }, bytes);
+    await page.dispatchEvent("#field-image_url", "drop", { dataTransfer });
+    await page.waitForFunction(() => /\/files\/.+\/dropped\.jpg$/.test((document.getElementById("in-image_url") as HTMLInputElement).value));
+    await page.locator(".preview .face").nth(2).waitFor({ timeout: 30_000 });
+    await page.getByLabel("Who speaks track 2").selectOption({ label: "person 1 (leftmost)" });
+    const code = (await page.locator("pre.code").textContent()) ?? "";
+    const box = /"person2_box": \[([\d., ]+)\]/.exec(code);
+    assert.ok(box, "person2_box is not in the snippet");
+    assert.ok(Number(box[1].split(",")[0]) < 600, `person 1 is the leftmost face, got x=${box[1]}`);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(ARTIFACTS, "phone.png"), fullPage: true });
-    server.faceBoxes.pop();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(ARTIFACTS, "phone-top.png") });
     await page.context().close();
+  });
+
+  it("the cURL and JavaScript snippets run as they are", async () => {
+    const page = await newPage();
+    await page.goto(`${server.url}/playground/fal-ai/ai-avatar`);
+    await page.locator("#in-image_url").fill(uploaded.image_url);
+    await page.locator("#in-audio_url").fill(uploaded.audio_url);
+    await page.getByLabel("Length (frames), exact value").fill("41");
+    const js = (await page.locator("pre.code").textContent()) ?? "";
+    await page.getByRole("tab", { name: "cURL" }).click();
+    const sh = (await page.locator("pre.code").textContent()) ?? "";
+    await page.context().close();
+
+    const { stdout } = await run("bash", ["-c", sh], { timeout: 60_000 });
+    const out = JSON.parse(stdout.trim().split("\n").at(-1)!) as { video: { url: string }; seed: number };
+    assert.match(out.video.url, /\/files\/.+\/video\.mp4$/);
+    assert.match(stdout, /"status":"COMPLETED"/);
+    assert.equal((await fetch(out.video.url)).headers.get("content-type"), "video/mp4");
+
+    // The official client, from Node, through /api/fal/proxy (the file sits in the repo to find node_modules).
+    const file = path.join(ARTIFACTS, "snippet.mjs");
+    await writeFile(file, js);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("FAL_")));
+    const node = await run(process.execPath, [file], { timeout: 60_000, env });
+    const url = node.stdout.trim().split("\n").at(-1)!;
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/files\/.+\/video\.mp4$/);
+    assert.match(node.stdout, /rendered \d+\/41 frames/);
   });
 
   it("plays each voice's sample, and says so when the server has none", async () => {
-    const page = await newPage();
-    await page.goto(`${server.url}/playground/fal-ai/ai-avatar/single-text`);
-    await page.getByLabel("Voice", { exact: true }).selectOption("Roger");
-    const play = page.getByRole("button", { name: "Play a sample of the chosen voice" });
-    await play.click();
-    await page.waitForFunction(() => document.querySelector("#field-voice button")?.textContent === "■ Stop");
-    assert.match((await page.locator("#field-voice audio").getAttribute("src")) ?? "", /\/voices\/Roger\/sample\.wav$/);
-    await page.context().close();
+    // The voice routes belong to the speech stage; a bare app with and without them stands in here.
+    const bare = async (withSamples: boolean): Promise<FastifyInstance> => {
+      const app = Fastify();
+      await registerPlayground(app, { detectFaces, listRequests: async () => [] });
+      if (withSamples) {
+        const wav = path.join(tmp, "voice.wav");
+        await run(ffmpegInstaller.path, ["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=330:duration=0.6", wav]);
+        const bytes = await readFile(wav);
+        app.get("/voices/:name/sample.wav", async (_req, reply) => reply.header("content-type", "audio/wav").send(bytes));
+      }
+      await app.listen({ host: "127.0.0.1", port: 0 });
+      return app;
+    };
+    const url = (app: FastifyInstance) => {
+      const a = app.server.address() as { port: number };
+      return `http://127.0.0.1:${a.port}`;
+    };
 
-    const bare = await startStubServer({ voiceSamples: false });
+    const withVoices = await bare(true);
     try {
-      const page2 = await newPage();
-      await page2.goto(`${bare.url}/playground/fal-ai/ai-avatar/single-text`);
-      await page2.waitForFunction(() => (document.querySelector("#field-voice button") as HTMLButtonElement | null)?.disabled === true);
-      assert.equal(await page2.locator("#field-voice .note").textContent(), "No voice samples on this server.");
-      await page2.context().close();
+      const page = await newPage();
+      await page.goto(`${url(withVoices)}/playground/fal-ai/ai-avatar/single-text`);
+      await page.getByLabel("Voice", { exact: true }).selectOption("Roger");
+      await page.getByRole("button", { name: "Play a sample of the chosen voice" }).click();
+      await page.waitForFunction(() => document.querySelector("#field-voice button")?.textContent === "■ Stop");
+      assert.match((await page.locator("#field-voice audio").getAttribute("src")) ?? "", /\/voices\/Roger\/sample\.wav$/);
+      await page.context().close();
     } finally {
-      await bare.close();
+      await withVoices.close();
     }
-  });
-
-  it("the cURL snippet runs as it is", async () => {
-    const page = await newPage();
-    await page.goto(`${server.url}/playground/fal-ai/ai-avatar`);
-    const done = [...server.jobs.values()].find((j) => j.outcome === "OK")!;
-    await page.locator("#in-image_url").fill(String(done.input.image_url));
-    await page.locator("#in-audio_url").fill(String(done.input.audio_url));
-    await page.getByLabel("Length (frames), exact value").fill("41");
-    await page.getByRole("tab", { name: "cURL" }).click();
-    const script = (await page.locator("pre.code").textContent()) ?? "";
-    assert.match(script, /curl -sS -X POST/);
-    const { stdout } = await run("bash", ["-c", script], { timeout: 60_000 });
-    const last = stdout.trim().split("\n").at(-1)!;
-    const out = JSON.parse(last) as { video: { url: string } };
-    assert.match(out.video.url, /\/files\/.+\/video\.mp4$/);
-    assert.match(stdout, /"status":"COMPLETED"/);
-    await page.context().close();
+    const without = await bare(false);
+    try {
+      const page = await newPage();
+      await page.goto(`${url(without)}/playground/fal-ai/ai-avatar/single-text`);
+      await page.waitForFunction(() => (document.querySelector("#field-voice button") as HTMLButtonElement | null)?.disabled === true);
+      assert.equal(await page.locator("#field-voice .note").textContent(), "No voice samples on this server.");
+      await page.context().close();
+    } finally {
+      await without.close();
+    }
   });
 });

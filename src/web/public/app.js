@@ -3,7 +3,7 @@ import { h, fill, formatBytes, formatWhen } from "./dom.js";
 import * as api from "./api.js";
 import { EndpointForm } from "./form.js";
 import { progressOf, mergeLogs, describeStatus } from "./progress.js";
-import { jsSnippet, curlSnippet } from "./snippets.js";
+import { jsSnippet, curlSnippet, pretty } from "./snippets.js";
 
 const REUSE = "mouthpiece.reuse";
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
@@ -188,7 +188,7 @@ function renderEndpoint(config, endpoint) {
       const { input, errors } = form.build();
       if (form.showErrors(errors)) return;
       run.textContent = "Running…";
-      running = runRequest(config, endpoint, input, output, form);
+      running = runRequest(config, endpoint, input, output, form, () => loadHistory(history, config, endpoint.id));
       await running;
       loadHistory(history, config, endpoint.id);
     } finally {
@@ -212,7 +212,7 @@ function takeReuse(endpointId) {
 }
 
 /** Submits, follows the status stream (progress, logs), offers cancel, then shows the video. */
-async function runRequest(config, endpoint, input, output, form) {
+async function runRequest(config, endpoint, input, output, form, onSubmitted) {
   const state = h("p", { class: "state", role: "status", "aria-live": "polite" }, "Submitting…");
   const bar = h("progress", { id: "progress", max: 1, "aria-labelledby": "progress-label" });
   const barLabel = h("span", { id: "progress-label" }, "Frames rendered");
@@ -241,6 +241,7 @@ async function runRequest(config, endpoint, input, output, form) {
     return;
   }
   output.dataset.requestId = queued.request_id;
+  onSubmitted();
   cancelButton.disabled = false;
   cancelButton.addEventListener("click", async () => {
     cancelButton.disabled = true;
@@ -349,6 +350,7 @@ function historyItem(r, config, showEndpoint) {
       showEndpoint ? h("code", null, r.endpoint_id) : null,
       text ? h("p", { class: "snippet" }, String(text).slice(0, 120)) : null,
       r.error ? h("p", { class: "error" }, r.error) : null,
+      h("details", { class: "inputs" }, h("summary", null, "Inputs"), h("pre", { class: "logs" }, pretty(input))),
       h(
         "div",
         { class: "row" },

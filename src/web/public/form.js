@@ -168,7 +168,7 @@ export class EndpointForm {
             min: field.min,
             max: field.max,
             maxlength: field.maxLength,
-            placeholder: field.name === "prompt" ? "optional, e.g. a calm presenter speaking to the camera" : null,
+            placeholder: field.name === "prompt" ? "optional, e.g. a calm presenter speaking to the camera" : field.random ? "random" : null,
             "aria-describedby": describedBy,
           });
     const extras = [];
@@ -326,7 +326,12 @@ export class EndpointForm {
   #boxField(field) {
     const ids = this.#ids(field);
     const { error, describedBy } = this.#helpAndError(field);
-    const help = h("p", { class: "help", id: `help-${field.name}` }, "Automatic pairs tracks with faces from left to right. Pick a face once the image shows them.");
+    const n = /(\d)/.exec(field.name)?.[1] ?? "1";
+    const help = h(
+      "p",
+      { class: "help", id: `help-${field.name}` },
+      `Automatic: track ${n} is person ${n}, counting faces from the left. Another face can be picked once the picture shows them.`,
+    );
     const select = h("select", { id: ids.id, name: field.name, "aria-describedby": `help-${field.name} ${describedBy}` });
     let chosen = null; // the box, kept while the face list changes
     const refresh = () => {
@@ -334,7 +339,9 @@ export class EndpointForm {
       fill(
         select,
         h("option", { value: "" }, "Automatic"),
-        faces.map((f, i) => h("option", { value: String(i) }, `person ${i + 1} (${i === 0 ? "leftmost" : i === faces.length - 1 ? "rightmost" : "middle"})`)),
+        faces.map((f, i) =>
+          h("option", { value: String(i) }, `person ${i + 1}${faces.length > 1 && i === 0 ? " (leftmost)" : faces.length > 1 && i === faces.length - 1 ? " (rightmost)" : ""}`),
+        ),
       );
       const index = chosen ? faces.findIndex((f) => f.box.every((v, k) => Math.abs(v - chosen[k]) < 0.5)) : -1;
       if (index < 0) chosen = null;
@@ -379,7 +386,7 @@ export class EndpointForm {
       "div",
       { class: "drop" },
       file,
-      h("label", { for: file.id, class: "drop-label" }, icon(media), h("span", null, `Drop ${media === "image" ? "an image" : media === "audio" ? "an audio file" : "a video"} here or `, h("span", { class: "link" }, "choose a file"))),
+      h("label", { for: file.id, class: "drop-label" }, icon(media), h("span", null, h("span", { class: "link" }, `Choose ${media === "image" ? "an image" : media === "audio" ? "an audio file" : "a video"}`), " or drop it here")),
     );
     const must = field.required && (field.minLength ?? 0) > 0;
     const wrap = h(

@@ -14,6 +14,7 @@ export interface Field {
   options?: string[];
   frames: boolean;
   advanced: boolean;
+  random?: boolean;
 }
 export function humanize(name: string): string;
 export function describeFields(schema: unknown, fileFields?: readonly string[]): Field[];

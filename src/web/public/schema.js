@@ -19,8 +19,8 @@ const LABELS = {
   seed: "Seed",
   acceleration: "Acceleration",
   use_only_first_audio: "Use only the first audio",
-  person1_box: "Face of person 1",
-  person2_box: "Face of person 2",
+  person1_box: "Who speaks track 1",
+  person2_box: "Who speaks track 2",
 };
 
 /** Fields shown under "Advanced" (folded). */
@@ -45,6 +45,7 @@ const MAX_SLIDER_SPAN = 5000;
  * @property {string[]} [options]  for enums
  * @property {boolean} frames      the value is a number of video frames (show seconds)
  * @property {boolean} advanced
+ * @property {boolean} [random]    empty means "a random one" (the seed): starts empty, sent whenever set
  */
 
 export function humanize(name) {
@@ -90,6 +91,8 @@ export function describeFields(schema, fileFields = []) {
       const min = p.minimum ?? (p.exclusiveMinimum !== undefined ? p.exclusiveMinimum + 1 : undefined);
       const max = p.maximum ?? (p.exclusiveMaximum !== undefined ? p.exclusiveMaximum - 1 : undefined);
       const slider = min !== undefined && max !== undefined && max - min <= MAX_SLIDER_SPAN;
+      // The seed starts empty (a random one, as fal does when none is sent); a typed seed is always sent.
+      if (name === "seed") return { ...base, kind: "number", min, max, random: true };
       return { ...base, kind: slider ? "range" : "number", min, max };
     }
     const long = (p.maxLength ?? 0) > 200 || /text_input$/.test(name);
@@ -99,6 +102,7 @@ export function describeFields(schema, fileFields = []) {
 
 /** The value a field starts with: its default, or the first option of a required enum. */
 export function initialValue(field) {
+  if (field.random) return "";
   if (field.default !== undefined) return field.default;
   if ((field.kind === "enum" || field.kind === "voice") && field.required) return field.options[0];
   if (field.kind === "boolean") return false;
@@ -152,7 +156,7 @@ export function buildInput(fields, values) {
           errors.push({ field: f.name, msg: `${f.label} must be a whole number.` });
         } else if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max)) {
           errors.push({ field: f.name, msg: `${f.label} must be between ${f.min} and ${f.max}.` });
-        } else if (f.required || v !== f.default) {
+        } else if (f.required || f.random || v !== f.default) {
           input[f.name] = v;
         }
         break;
