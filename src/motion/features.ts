@@ -10,7 +10,6 @@
  */
 import MeydaModule from "meyda";
 import { PitchDetector } from "pitchy";
-import { InputError } from "../errors.js";
 import type { Pcm } from "../media/types.js";
 
 export interface AudioFeatures {
@@ -82,7 +81,7 @@ const ABS_SPEECH_DB = -66;
 
 export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
   const { sampleRate, samples } = pcm;
-  if (!(sampleRate > 0)) throw InputError.field("audio", `Audio sample rate must be positive, got ${sampleRate}.`);
+  if (!(sampleRate > 0)) throw new RangeError(`PCM sample rate must be positive, got ${sampleRate}`);
   if (!(opts.fps > 0)) throw new RangeError(`fps must be positive, got ${opts.fps}`);
   const fps = opts.fps;
   const numFrames = opts.numFrames ?? Math.ceil((samples.length / sampleRate) * fps);
@@ -134,7 +133,8 @@ export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
     let energy = 0;
     for (let k = 0; k < windowSize; k++) {
       const j = start + k;
-      const v = j >= 0 && j < samples.length ? samples[j] : 0;
+      const raw = j >= 0 && j < samples.length ? samples[j] : 0;
+      const v = Number.isFinite(raw) ? raw : 0; // a NaN sample must not poison the frame
       win[k] = v;
       energy += v * v;
     }
@@ -187,7 +187,8 @@ export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
       const start = Math.round(((i + 0.5) / fps) * sampleRate) - windowSize / 2;
       for (let k = 0; k < windowSize; k++) {
         const j = start + k;
-        win[k] = j >= 0 && j < samples.length ? samples[j] : 0;
+        const raw = j >= 0 && j < samples.length ? samples[j] : 0;
+        win[k] = Number.isFinite(raw) ? raw : 0;
       }
       const [p, c] = detector.findPitch(win, sampleRate);
       clarity[i] = Math.max(0, c);

@@ -8,6 +8,7 @@
  * - Head: idle micro-motion (sums of slow sines, a few tenths of a degree); while speaking a slow sway
  *   per phrase and nods on emphasis (loudness and pitch peaks); all scaled by the mood's energy.
  * - Brows: raises on the strongest emphasis peaks, plus the mood's baseline.
+ * - Smile: the mood's baseline, a little more on emphasis when the mood smiles, a slow small drift.
  * - Gaze: small, rare saccades, mostly back to the camera.
  * - Listening (optional): head and gaze turned slightly toward the speaker while they talk,
  *   backchannel nods at their phrase ends.
@@ -356,6 +357,8 @@ export function buildLife(input: LifeInput): LifeCurves {
       browRaise[i] += clamp(energy, 0.5, 1.5) * browCurve[i];
       // Speaking heads move a bit with the nods: a small translation.
       headY[i] += 0.25 * Math.sqrt(energy) * nodCurve[i];
+      // A smiling mood smiles a little more on the emphasised words.
+      if (mood.smile > 0) smile[i] += 0.35 * mood.smile * clamp(nodCurve[i] / (1.3 * DEG), 0, 1);
     }
   }
 

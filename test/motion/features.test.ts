@@ -98,6 +98,11 @@ test("spectral shape: fricative hiss is flat, high and crossing; vowels are not"
 
 test("bad input is rejected clearly; silence gives no NaN", () => {
   assert.throws(() => extractFeatures({ sampleRate: 0, samples: new Float32Array(10) }, { fps: FPS }), /sample rate/);
+  // NaN/Infinity samples (a broken decode) are treated as silence, not propagated.
+  const bad = Float32Array.from({ length: SR }, (_, i) => (i % 100 === 0 ? NaN : i % 777 === 0 ? Infinity : i < SR / 2 ? 0.1 * Math.sin(i / 5) : 0));
+  const fb = extractFeatures({ sampleRate: SR, samples: bad }, { fps: FPS });
+  for (const v of fb.db) assert.ok(Number.isFinite(v));
+  assert.ok(fb.speech.some((v) => v === 1));
   assert.throws(() => extractFeatures({ sampleRate: SR, samples: new Float32Array(10) }, { fps: 0 }), RangeError);
   assert.throws(() => extractFeatures({ sampleRate: SR, samples: new Float32Array(10) }, { fps: FPS, windowSize: 1000 }), RangeError);
   const f = extractFeatures({ sampleRate: SR, samples: new Float32Array(SR) }, { fps: FPS });
