@@ -34,7 +34,7 @@ export type FliteVoice = (typeof FLITE_VOICES)[number];
  */
 export const FLITE_VOICE_F0: Readonly<Record<FliteVoice, { own: number; controllable: boolean }>> = {
   slt: { own: 170, controllable: true },
-  rms: { own: 104, controllable: false },
+  rms: { own: 100, controllable: false },
   awb: { own: 129, controllable: true },
   kal16: { own: 91, controllable: true },
   kal: { own: 91, controllable: true },
