@@ -16,7 +16,7 @@ describe("auth, validation and error shapes", () => {
     t.app.inject({ method: "POST", url, payload: payload as object, headers });
 
   it("answers 401 without a key, with a malformed header, and with an unknown or revoked key", async () => {
-    for (const headers of [{}, { authorization: "Bearer abc" }, { authorization: "Key nope:nope" }, { authorization: "Key " }]) {
+    for (const headers of [{}, { authorization: "Bearer abc" }, { authorization: "Key nope:nope" }, { authorization: "Key " }] as Record<string, string>[]) {
       const res = await post("/queue/fal-ai/ai-avatar", AVATAR_INPUT, headers);
       assert.equal(res.statusCode, 401, JSON.stringify(headers));
       assert.equal(typeof res.json().detail, "string");
