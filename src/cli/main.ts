@@ -75,9 +75,11 @@ export function buildProgram(createRunner: RunnerFactory = pipelineRunner): Comm
 
   program
     .command("worker")
-    .description("run only the worker (renders), on the same data dir as a `serve --no-worker`")
-    .action(async () => {
-      const { config, logger } = setup(program.opts<CommonFlags>());
+    .description("run only the worker (renders), on the same host and data dir as a `serve --no-worker`")
+    .option("-p, --port <port>", "the server's port, for the file URLs in results (default: PORT or 8000)")
+    .option("-H, --host <host>", "the server's bind address, for the file URLs in results (default: HOST or 127.0.0.1)")
+    .action(async (flags: { port?: string; host?: string }) => {
+      const { config, logger } = setup({ ...program.opts<CommonFlags>(), ...flags });
       if (config.queue !== "sqlite") openQueue(config); // throws a clear message for unsupported queues
       if (config.workerConcurrency < 1) throw new Error("MOUTHPIECE_WORKERS is 0: nothing to run.");
       const queue = openQueue(config);
