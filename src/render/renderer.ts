@@ -16,7 +16,7 @@ import type { MotionFrame } from "../motion/types.js";
 import { LIPS_OUTER_LOWER, LIPS_OUTER_UPPER } from "../face/landmarks.js";
 import { deform, newDeformScratch, type DeformScratch } from "./deform.js";
 import { buildWarpMesh, separatingPlanes, type WarpMesh } from "./mesh.js";
-import { newInteriorMesh, prepareMouth, updateInterior, type InteriorMesh, type MouthInterior } from "./mouth.js";
+import { faceTexturePositions, newInteriorMesh, prepareMouth, updateInterior, type InteriorMesh, type MouthInterior } from "./mouth.js";
 import {
   EMPTY_RECT, copyRect, cloneSurface, fullRect, intersectRect, isEmpty, newSurface, rgbxToRgb24, rgbxToYuv420,
   surfaceFromRgb, unionRect, yuvBytes, type Rect, type Surface,
@@ -58,6 +58,8 @@ export interface FaceState {
   mouth: MouthInterior;
   scratch: DeformScratch;
   target: Float32Array;
+  /** Where the face triangles sample the photo (the photo positions, lip edges pulled in a little). */
+  tex: Float32Array;
   interior: InteriorMesh;
   ringTris: Uint32Array;
   faceTris: Uint32Array;
@@ -107,6 +109,7 @@ export class FrameRenderer {
         mesh, rig, mouth,
         scratch: newDeformScratch(rig),
         target: mesh.src.slice(),
+        tex: faceTexturePositions(rig, mouth),
         interior: newInteriorMesh(),
         ringTris: mesh.tris.subarray(0, split),
         faceTris: mesh.tris.subarray(split),
@@ -192,10 +195,11 @@ export class FrameRenderer {
     const opts = { front: fs.mesh.front, scale, originX: ox, originY: oy, mask, maskValue: 0 } as const;
     let n = drawTriangles({ dst: fs.target, src: fs.mesh.src, tris: fs.ringTris }, this.photo, out, clip, opts);
     updateInterior(fs.mouth, fs.rig, fs.target, fs.interior);
-    n += drawTriangles(fs.interior, fs.mouth.texture, out, clip, { ...opts, front: 0, maskValue: 255 });
+    n += drawTriangles(fs.interior.bands, this.photo, out, clip, { ...opts, front: 0 });
+    n += drawTriangles(fs.interior.inner, fs.mouth.texture, out, clip, { ...opts, front: 0, maskValue: 255 });
     // Face triangles in painter's order, both orientations: a triangle that turns edge-on and flips near a
     // fold must still cover its pixels (culling it would leave a crack).
-    n += drawTriangles({ dst: fs.target, src: fs.mesh.src, tris: fs.faceTris }, this.photo, out, clip, { ...opts, front: 0 });
+    n += drawTriangles({ dst: fs.target, src: fs.tex, tris: fs.faceTris }, this.photo, out, clip, { ...opts, front: 0 });
     return n;
   }
 
@@ -272,7 +276,7 @@ export class FrameRenderer {
         }
       }
     }
-    const kIn = 0.38 * strength * open, kLip = 0.2 * strength * open;
+    const kIn = 0.28 * strength * open, kLip = 0.16 * strength * open;
     for (let i = 0; i < n; i++) {
       const m = a[i];
       let f: number;

@@ -304,7 +304,8 @@ export function buildRig(mesh: WarpMesh, opts: RigOptions): Rig {
     lipT[i] = Math.max(-1, Math.min(1, dot3(sub3(m, innerCentre), right) / (innerMouthWidth / 2)));
     if (i === 0) lipT[i] = -1;
     if (i === LIP_COLUMNS - 1) lipT[i] = 1;
-    lipProfile[i] = Math.sqrt(Math.max(0, 1 - Math.pow(Math.abs(lipT[i]), 2.2)));
+    // Opening profile: a lens, pointed at the corners.
+    lipProfile[i] = Math.pow(Math.max(0, 1 - lipT[i] * lipT[i]), 0.85);
     photoGap[i] = columnGap(src, u, l, down2);
   }
   const photoGapCentre = Math.max(photoGap[4], photoGap[5], photoGap[6], 0);

@@ -95,7 +95,8 @@ test("no cracks: a flat picture warped by any frame covers every pixel inside th
     out.px.fill(SENTINEL);
     const clip = fullRect(out);
     drawTriangles({ dst: target, src: mesh.src, tris: mesh.tris.subarray(0, split) }, flat, out, clip, { front: mesh.front });
-    drawTriangles(interior, mouth.texture, out, clip);
+    drawTriangles(interior.bands, flat, out, clip);
+    drawTriangles(interior.inner, mouth.texture, out, clip);
     drawTriangles({ dst: target, src: mesh.src, tris: mesh.tris.subarray(split) }, flat, out, clip);
     for (const i of interiorPx) if (out.px[i] === SENTINEL) assert.fail(`crack at ${i % W},${Math.floor(i / W)} for ${JSON.stringify(m)}`);
   }
