@@ -12,7 +12,7 @@ import { UploadSessions } from "../storage/uploads.js";
 import { requireAuth } from "./auth.js";
 import type { ServerContext, ServerDeps } from "./context.js";
 import { ENDPOINTS, findEndpoint } from "./endpoints.js";
-import { registerErrorHandling, sendHttpError } from "./errors.js";
+import { registerErrorHandling, sendHttpError, toHttpError } from "./errors.js";
 import { buildOpenApi } from "./openapi.js";
 import { registerFileRoutes } from "./routes/files.js";
 import { registerProxyRoutes, rewriteProxyUrl } from "./routes/proxy.js";
@@ -30,6 +30,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimit,
     rewriteUrl: rewriteProxyUrl,
     forceCloseConnections: true,
+    // Errors raised before routing (e.g. a malformed percent-encoding) get the same shapes as the rest.
+    frameworkErrors: (error, _request, reply) => void sendHttpError(reply, toHttpError(error)),
     // Room for fal-style ids and long query strings; nothing else changes.
     routerOptions: { maxParamLength: 500 },
   });
