@@ -43,7 +43,7 @@ export interface MeshOptions {
   clip?: readonly HalfPlane[];
 }
 
-export const DEFAULT_RING_SCALES: readonly number[] = [1.22, 1.6, 2.15];
+export const DEFAULT_RING_SCALES: readonly number[] = [1.2, 1.5, 1.9];
 export const DEFAULT_RING_SIZE = 48;
 
 export interface WarpMesh {

@@ -70,6 +70,27 @@ test("the engine yields numFrames yuv420p frames in order, with progress; same j
   frames.forEach((f, i) => assert.ok(f.data.equals(again[i].data), `frame ${i} identical`));
 });
 
+test("rendering in a worker thread gives the same bytes as on the main thread", async () => {
+  const j = job({ numFrames: 8, tracks: [{ pcm: { sampleRate: 16000, samples: speech(8 / 25) }, faceIndex: 0 }] });
+  const main = await collect((await new ClassicalEngine().start(j, ctx().c)).frames());
+  const { c, progress } = ctx();
+  const threaded = await collect((await new ClassicalEngine({ worker: true }).start(j, c)).frames());
+  assert.equal(threaded.length, 8);
+  threaded.forEach((f, i) => {
+    assert.equal(f.index, i);
+    assert.ok(f.data.equals(main[i].data), `frame ${i} identical`);
+  });
+  assert.deepEqual(progress.at(-1), [8, 8]);
+  // Stopping early ends the worker too (the test would hang on a live worker otherwise).
+  const ac = new AbortController();
+  let n = 0;
+  for await (const f of (await new ClassicalEngine({ worker: true }).start(j, ctx(ac.signal).c)).frames()) {
+    void f;
+    if (++n === 2) ac.abort();
+  }
+  assert.equal(n, 2);
+});
+
 test("without a bound voice nothing moves: every frame is the photo", async () => {
   const j = job({ tracks: [{ pcm: { sampleRate: 16000, samples: speech(0.5) }, faceIndex: null }] });
   const frames = await collect((await new ClassicalEngine({ pixelFormat: "rgb24" }).start(j, ctx().c)).frames());
