@@ -5,12 +5,18 @@
  *   node --import tsx bench/voices.ts              # engines and voices
  *   node --import tsx bench/voices.ts --voices     # only the 20 voices
  *   node --import tsx bench/voices.ts --engines    # only the engine comparison
+ *   node --import tsx bench/voices.ts --long       # 5,000 characters with one voice: time, event-loop stalls
  *
  * Needs pocketsphinx_batch and pocketsphinx-en-us (Debian). GnuSpeech is measured when
- * @echogarden/gnuspeech-wasm is installed (it is not a dependency).
+ * @echogarden/gnuspeech-wasm can be imported (it is not a dependency): installed here, or given by path:
+ *   (cd /tmp/gs && npm install @echogarden/gnuspeech-wasm)
+ *   node --import tsx bench/voices.ts --engines --gnuspeech /tmp/gs/node_modules/@echogarden/gnuspeech-wasm/dist/exports/GnuSpeech.js
  */
 import { createRequire } from "node:module";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import wavefile from "wavefile";
 import { VOICES, type VoiceName } from "../src/api/endpoints.js";
+import { createSpeechSynthesizer, MAX_TEXT_CHARS } from "../src/speech/index.js";
 import type { Pcm } from "../src/media/types.js";
 import { findPocketsphinx, medianF0, TEST_SENTENCES, transcribe, wordErrors, type Pocketsphinx } from "../src/speech/evaluate.js";
 import { Flite, FLITE_VOICES } from "../src/speech/flite.js";
@@ -103,8 +109,8 @@ async function espeakCandidates(): Promise<Candidate[]> {
   }));
 }
 
-async function gnuspeechCandidates(): Promise<Candidate[]> {
-  const name = "@echogarden/gnuspeech-wasm";
+async function gnuspeechCandidates(modulePath?: string): Promise<Candidate[]> {
+  const name = modulePath ?? "@echogarden/gnuspeech-wasm";
   let mod: { synthesize(text: string, options: object): Promise<{ audioData: Uint8Array }>; defaultGnuSpeechOptions: object };
   try {
     mod = (await import(name)) as typeof mod;
@@ -112,7 +118,6 @@ async function gnuspeechCandidates(): Promise<Candidate[]> {
     console.error("(GnuSpeech not installed: skipped. npm install --no-save @echogarden/gnuspeech-wasm to measure it.)");
     return [];
   }
-  const { default: wavefile } = await import("wavefile");
   return ["male", "female"].map((voice) => ({
     engine: "gnuspeech",
     voice,
@@ -130,8 +135,36 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
 }
 
+/** Speaks MAX_TEXT_CHARS of prose with one voice; reports wall time, audio length and event-loop stalls. */
+async function long(): Promise<void> {
+  const sentences = [
+    "The committee met on Tuesday, March 3rd, to review the budget of $1,250,000 for the new library.",
+    "Dr. Alvarez said the project was 85% complete, and that the roof would be finished by 4:30 p.m. on Friday.",
+    "Nobody expected the storm; it arrived early, flooded the basement, and knocked out power for 12 hours.",
+    "Still, the volunteers kept working, carrying books upstairs by flashlight until the last shelf was safe.",
+  ];
+  let text = "";
+  for (let i = 0; text.length < MAX_TEXT_CHARS - 120; i++) text += (i % 6 === 5 ? "\n\n" : " ") + sentences[i % sentences.length];
+  text = text.trim();
+  const synth = await createSpeechSynthesizer();
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const t0 = performance.now();
+  const { pcm, phonemes, words } = await synth.speak({ text, voice: "Matilda" });
+  const wall = (performance.now() - t0) / 1000;
+  loop.disable();
+  await synth.close();
+  const audio = pcm.samples.length / pcm.sampleRate;
+  console.log(`${text.length} characters -> ${audio.toFixed(1)} s of audio at ${pcm.sampleRate} Hz in ${wall.toFixed(1)} s ` +
+    `(${(wall / audio).toFixed(3)} x real time); ${phonemes.length} phonemes, ${words?.length} words; ` +
+    `event loop delay max ${(loop.max / 1e6).toFixed(0)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms`);
+}
+
 async function main(): Promise<void> {
-  const args = new Set(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const args = new Set(argv);
+  const gnuspeechPath = argv.includes("--gnuspeech") ? argv[argv.indexOf("--gnuspeech") + 1] : undefined;
+  if (args.has("--long")) return long();
   const all = !args.has("--voices") && !args.has("--engines");
   const asr = await findPocketsphinx();
   if (!asr) {
@@ -142,9 +175,9 @@ async function main(): Promise<void> {
   const flite = await Flite.load();
   try {
     if (all || args.has("--engines")) {
-      const candidates = [...(await fliteCandidates(flite)), ...(await espeakCandidates()), ...(await gnuspeechCandidates())];
+      const candidates = [...(await fliteCandidates(flite)), ...(await espeakCandidates()), ...(await gnuspeechCandidates(gnuspeechPath))];
       const rows = await measure(asr, candidates);
-      console.log("| engine | voice | WER | median F0 (Hz) | CPU / audio time | pocketsphinx heard |");
+      console.log("| engine | voice | WER | median F0 (Hz) | synthesis time / audio time | pocketsphinx heard |");
       console.log("| --- | --- | ---: | ---: | ---: | --- |");
       for (const r of rows) {
         console.log(`| ${r.engine} | ${r.voice} | ${pct(r.wer)} | ${r.f0.toFixed(0)} | ${r.rtf.toFixed(3)} | ${r.hyps.join(" / ")} |`);
@@ -162,7 +195,7 @@ async function main(): Promise<void> {
         speak: async (text: string) => (await speakOffline(flite, text, VOICE_CATALOG[name].settings, { words: false })).pcm,
       }));
       const rows = await measure(asr, candidates);
-      console.log("| voice | gender | base | pitch / range (Hz) | rate | formant | WER | median F0 (Hz) | CPU / audio | pocketsphinx heard |");
+      console.log("| voice | gender | base | pitch / range (Hz) | rate | formant | WER | median F0 (Hz) | synthesis time / audio | pocketsphinx heard |");
       console.log("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
       for (const r of rows) {
         const info = VOICE_CATALOG[r.voice as VoiceName];

@@ -96,8 +96,7 @@ export class Flite {
     if (settings.f0Std !== undefined) args.push("--setf", `int_f0_target_stddev=${settings.f0Std}`);
     const wavName = `${randomBytes(8).toString("hex")}.wav`;
     // SSML mode makes each sentence its own utterance, with Flite's natural pause between sentences.
-    const ssml = `<speak> ${text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")} </speak>`;
-    const { stdout, files } = await this.run([...args, "-ssml", "-psdur", "-t", ssml, wavName], [wavName], signal);
+    const { stdout, files } = await this.run([...args, "-ssml", "-psdur", "-t", toSsml(text), wavName], [wavName], signal);
     const wav = new wavefile.WaveFile(files[0]);
     const fmt = wav.fmt as { sampleRate: number; numChannels: number };
     const raw = wav.getSamples(false, Float32Array) as unknown as Float32Array;
@@ -111,8 +110,30 @@ export class Flite {
    * voice: all of Flite's English voices share one lexicon and letter-to-sound rules.
    */
   async phones(text: string, signal?: AbortSignal): Promise<string[]> {
-    const { stdout } = await this.run(["-voice", "kal16", "-ps", "-t", ` ${text} `, "none"], [], signal);
+    const { stdout } = await this.run(["-voice", "kal16", "-ssml", "-ps", "-t", toSsml(text), "none"], [], signal);
     return stdout.trim().split(/\s+/).filter(Boolean);
+  }
+
+  /**
+   * Each token's phones, from one run that says the tokens with an SSML break between each (the break
+   * separates even "Dr." from the name after it, and single letters). Undefined when Flite paused inside a
+   * token or said nothing for one, so that the groups do not match the tokens one to one.
+   */
+  async tokenPhones(tokens: string[], signal?: AbortSignal): Promise<string[][] | undefined> {
+    if (!tokens.length) return [];
+    const ssml = `<speak> ${tokens.map(escapeXml).join(" <break/> ")} </speak>`;
+    const { stdout } = await this.run(["-voice", "kal16", "-ssml", "-ps", "-t", ssml, "none"], [], signal);
+    const groups: string[][] = [];
+    let current: string[] = [];
+    for (const p of stdout.split(/\s+/)) {
+      if (!p) continue;
+      if (p === "pau") {
+        if (current.length) groups.push(current);
+        current = [];
+      } else current.push(p);
+    }
+    if (current.length) groups.push(current);
+    return groups.length === tokens.length ? groups : undefined;
   }
 
   async close(): Promise<void> {
@@ -154,6 +175,14 @@ export class Flite {
       await Promise.all([stdoutPath, ...outputPaths].map((p) => rm(p, { force: true })));
     }
   }
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function toSsml(text: string): string {
+  return `<speak> ${escapeXml(text)} </speak>`;
 }
 
 /** One WASI run of Flite, in a worker thread (CommonJS, evaluated from this string). */

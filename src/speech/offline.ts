@@ -130,27 +130,11 @@ async function synthesizeChunk(
   return { sampleRate, samples: out.samples, phonemes, words };
 }
 
-/** Each token's phones, from a cheap Flite run that says every token as its own utterance. */
+/** Each token's phones: one cheap Flite run for all, or (rarely) one run per token. */
 async function wordPhones(flite: Flite, tokens: string[], signal?: AbortSignal): Promise<string[][]> {
-  if (!tokens.length) return [];
-  const separated = tokens.map((t) => `${t.replace(/[.!?,;:]+$/, "")}.`).join(" ");
-  const groups = splitAtPauses(await flite.phones(separated, signal));
-  if (groups.length === tokens.length) return groups;
-  // A token Flite paused inside of (or said nothing for): ask token by token.
+  const groups = await flite.tokenPhones(tokens, signal);
+  if (groups) return groups;
   const each: string[][] = [];
   for (const t of tokens) each.push((await flite.phones(t, signal)).filter((p) => !isSilence(p)));
   return each;
-}
-
-function splitAtPauses(phones: string[]): string[][] {
-  const groups: string[][] = [];
-  let current: string[] = [];
-  for (const p of phones) {
-    if (isSilence(p)) {
-      if (current.length) groups.push(current);
-      current = [];
-    } else current.push(p);
-  }
-  if (current.length) groups.push(current);
-  return groups;
 }
