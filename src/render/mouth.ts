@@ -31,8 +31,15 @@ import type { TriangleSet } from "./warp.js";
 
 export interface MouthInterior {
   kind: "photo" | "synth";
-  /** What the interior samples: the photo itself, or the synthesized interior. */
+  /** What the interior samples: the photo's interior (cavity smoothed) or the synthesized interior. */
   texture: Surface;
+  /**
+   * Photo path: the same layout without smoothing, drawn while the cavity is barely stretched (the smoothed
+   * one would visibly change the photo's own mouth); in between the two are blended (cached per level).
+   */
+  rawTexture: Surface | null;
+  /** Interior height of the photo's opening per column (photo px), for the stretch ratio. */
+  srcInterior: Float32Array;
   /** Texture pixels per target pixel along a column. */
   texScale: number;
   /** Per column, in the photo: top (upper lip) and bottom (lower lip) end, unit direction, and the lip bands. */
@@ -74,6 +81,8 @@ export interface InteriorMesh {
   dst: Float32Array;
   bands: TriangleSet;
   inner: TriangleSet;
+  /** This frame's interior height over the photo's at the middle column (1 = as in the photo). */
+  stretch: number;
 }
 
 export function newInteriorMesh(): InteriorMesh {
@@ -90,6 +99,7 @@ export function newInteriorMesh(): InteriorMesh {
     dst,
     bands: { dst, src: new Float32Array(LIP_COLUMNS * PER_COLUMN * 2), tris: Uint16Array.from(band) },
     inner: { dst, src: new Float32Array(LIP_COLUMNS * PER_COLUMN * 2), tris: Uint16Array.from(inner) },
+    stretch: 1,
   };
 }
 
@@ -401,8 +411,10 @@ function photoInterior(
   med3(upperBand);
   med3(lowerBand);
   const texture = photoTexture(photo, rig, width, opts.scale, segTop, segBottom, srcDir, upperBand, lowerBand);
+  const srcInterior = new Float32Array(n);
+  for (let i = 0; i < n; i++) srcInterior[i] = Math.max(0, scans[i].len - lipTop[i] - lipBottom[i]);
   return {
-    kind: "photo", ...texture, srcTop, srcBottom, srcDir, lipTop, lipBottom, upperBand, lowerBand,
+    kind: "photo", ...texture, srcInterior, srcTop, srcBottom, srcDir, lipTop, lipBottom, upperBand, lowerBand,
     cavityMin: 0, edgeShade: 0.35, ...common,
   };
 }
@@ -416,7 +428,7 @@ function photoInterior(
 function photoTexture(
   photo: Surface, rig: Rig, width: number, scale: number, top: Float32Array, bottom: Float32Array, dir: Float32Array,
   upperBand: Float32Array, lowerBand: Float32Array,
-): Pick<MouthInterior, "texture" | "texScale" | "texTop" | "texBottom" | "texDir"> {
+): Pick<MouthInterior, "texture" | "rawTexture" | "texScale" | "texTop" | "texBottom" | "texDir"> {
   const n = LIP_COLUMNS;
   const s = Math.max(1, scale);
   const len = new Float32Array(n);
@@ -427,6 +439,7 @@ function photoTexture(
   const th = Math.max(8, Math.round(maxLen * s) + 2);
   const xs = Array.from(rig.lipT, (t) => ((t + 1) / 2) * (tw - 1));
   const tex = newSurface(tw, th);
+  const raw = newSurface(tw, th);
   const rr = new Float32Array(tw * th), gg = new Float32Array(tw * th), bb = new Float32Array(tw * th);
   const cavity = new Float32Array(tw * th); // 1 in the cavity, 0 on teeth
   for (let x = 0; x < tw; x++) {
@@ -451,6 +464,7 @@ function photoTexture(
       const c = sample(photo, tx + dx * d, ty + dy * d);
       const o = y * tw + x;
       rr[o] = c[0]; gg[o] = c[1]; bb[o] = c[2];
+      raw.px[o] = pack(c[0], c[1], c[2]);
       cavity[o] = cav;
     }
   }
@@ -477,7 +491,7 @@ function photoTexture(
     texBottom[i * 2] = xs[i]; texBottom[i * 2 + 1] = th - 1;
     texDir[i * 2] = 0; texDir[i * 2 + 1] = 1;
   }
-  return { texture: tex, texScale: s, texTop, texBottom, texDir };
+  return { texture: tex, rawTexture: raw, texScale: s, texTop, texBottom, texDir };
 }
 
 /** Tooth boundaries along the arch, as lateral positions 0..1 of the inner mouth half-width. */
@@ -608,7 +622,7 @@ function synthInterior(
     tex.px[i] = pack(r2[i] + nz, g2[i] + nz, b2[i] + nz);
   }
   return {
-    kind: "synth", texture: tex, texScale: s, ...sourceColumns(scans), lipTop, lipBottom,
+    kind: "synth", texture: tex, rawTexture: null, srcInterior: new Float32Array(n), texScale: s, ...sourceColumns(scans), lipTop, lipBottom,
     upperBand, lowerBand, texTop, texBottom, texDir, cavityMin: 0.1 * width, edgeShade: 1, ...common,
   };
 }
@@ -635,6 +649,7 @@ export function updateInterior(m: MouthInterior, rig: Rig, target: Float32Array,
     const k = aS + bS > g ? g / (aS + bS) : 1; // lips closing further than in the photo: squeeze the bands
     const a = aS * k, b = bS * k;
     const h = Math.max(0, g - a - b);
+    if (i === 5) out.stretch = m.srcInterior[i] > 0.5 ? h / m.srcInterior[i] : Infinity;
     const a2 = Math.min(h, m.upperBand[i]);
     const b2 = Math.min(m.lowerBand[i], Math.max(0, h - a2 - m.cavityMin));
     const o = i * PER_COLUMN * 2;
@@ -660,4 +675,35 @@ export function updateInterior(m: MouthInterior, rig: Rig, target: Float32Array,
     is[o + 6] = tx1 - tdx * lb; is[o + 7] = ty1 - tdy * lb;
     is[o + 8] = tx1 - tdx * (lb - b2 * ts); is[o + 9] = ty1 - tdy * (lb - b2 * ts);
   }
+}
+
+/** Blend levels between the raw and the smoothed photo interior. */
+const BLEND_LEVELS = 8;
+
+/**
+ * The texture to draw the interior with this frame: the synthesized one, or for a photo interior the raw
+ * photo pixels while the cavity is stretched by less than 10 %, the smoothed cavity from 60 % on, blended
+ * in between (blends are cached per level, so this allocates at most BLEND_LEVELS surfaces per job).
+ */
+export function interiorTexture(m: MouthInterior, stretch: number, cache: Map<number, Surface>): Surface {
+  const raw = m.rawTexture;
+  if (!raw) return m.texture;
+  const t = smoothstep(1.1, 1.6, stretch);
+  const level = Math.round(t * BLEND_LEVELS);
+  if (level <= 0) return raw;
+  if (level >= BLEND_LEVELS) return m.texture;
+  let s = cache.get(level);
+  if (!s) {
+    s = newSurface(raw.width, raw.height);
+    const k = Math.round((level / BLEND_LEVELS) * 256);
+    const a = raw.px, b = m.texture.px, o = s.px;
+    for (let i = 0; i < o.length; i++) {
+      const p = a[i], q = b[i];
+      const rb = ((((p & 0xff00ff) * (256 - k) + (q & 0xff00ff) * k) >>> 8) & 0xff00ff);
+      const g = ((((p >>> 8) & 0xff) * (256 - k) + ((q >>> 8) & 0xff) * k) >>> 8) & 0xff;
+      o[i] = rb | (g << 8);
+    }
+    cache.set(level, s);
+  }
+  return s;
 }

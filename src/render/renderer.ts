@@ -13,10 +13,12 @@ import type { Acceleration } from "../api/endpoints.js";
 import type { Face } from "../face/types.js";
 import type { RawImage } from "../media/types.js";
 import type { MotionFrame } from "../motion/types.js";
-import { LIPS_OUTER_LOWER, LIPS_OUTER_UPPER } from "../face/landmarks.js";
+import { LIPS_INNER_LOWER, LIPS_INNER_UPPER, LIPS_OUTER_LOWER, LIPS_OUTER_UPPER } from "../face/landmarks.js";
 import { deform, newDeformScratch, type DeformScratch } from "./deform.js";
 import { buildWarpMesh, separatingPlanes, type WarpMesh } from "./mesh.js";
-import { faceTexturePositions, newInteriorMesh, prepareMouth, updateInterior, type InteriorMesh, type MouthInterior } from "./mouth.js";
+import {
+  faceTexturePositions, interiorTexture, newInteriorMesh, prepareMouth, updateInterior, type InteriorMesh, type MouthInterior,
+} from "./mouth.js";
 import {
   EMPTY_RECT, copyRect, cloneSurface, fullRect, intersectRect, isEmpty, newSurface, rgbxToRgb24, rgbxToYuv420,
   surfaceFromRgb, unionRect, yuvBytes, type Rect, type Surface,
@@ -61,7 +63,11 @@ export interface FaceState {
   /** Where the face triangles sample the photo (the photo positions, lip edges pulled in a little). */
   tex: Float32Array;
   interior: InteriorMesh;
+  /** Blends of the photo interior (see interiorTexture). */
+  blends: Map<number, Surface>;
   ringTris: Uint32Array;
+  /** Face triangles farther than the mouth interior (drawn before it) and the others (drawn after it). */
+  backTris: Uint32Array;
   faceTris: Uint32Array;
   /** Last frame's moved region of this face. */
   region: Rect;
@@ -105,14 +111,23 @@ export class FrameRenderer {
       const rig = buildRig(mesh, { width: this.width, height: this.height });
       const mouth = prepareMouth(this.photo, rig, { scale: this.ss, seed: (opts.seed + k * 7919) >>> 0 });
       const split = mesh.ringTriCount * 3;
+      // The interior sits a little behind the inner lips; face triangles behind it (the far cheek of a turned
+      // head) are drawn first so that the interior covers them, the rest after it.
+      let zLips = 0;
+      for (const v of [...LIPS_INNER_UPPER, ...LIPS_INNER_LOWER]) zLips += mesh.z[v];
+      const zInterior = zLips / (LIPS_INNER_UPPER.length + LIPS_INNER_LOWER.length) + 0.15 * rig.mouthWidth;
+      let back = split;
+      while (back < mesh.tris.length && mesh.z[mesh.tris[back]] + mesh.z[mesh.tris[back + 1]] + mesh.z[mesh.tris[back + 2]] > 3 * zInterior) back += 3;
       return {
         mesh, rig, mouth,
         scratch: newDeformScratch(rig),
         target: mesh.src.slice(),
         tex: faceTexturePositions(rig, mouth),
         interior: newInteriorMesh(),
+        blends: new Map(),
         ringTris: mesh.tris.subarray(0, split),
-        faceTris: mesh.tris.subarray(split),
+        backTris: mesh.tris.subarray(split, back),
+        faceTris: mesh.tris.subarray(back),
         region: { ...EMPTY_RECT },
       };
     });
@@ -190,15 +205,17 @@ export class FrameRenderer {
     );
   }
 
-  /** Rings, then the mouth interior, then the face far to near. */
+  /** Rings, face triangles behind the mouth interior, the interior, then the rest of the face far to near. */
   private drawFace(fs: FaceState, out: Surface, clip: Rect, scale: number, ox: number, oy: number, mask?: Uint8Array): number {
     const opts = { front: fs.mesh.front, scale, originX: ox, originY: oy, mask, maskValue: 0 } as const;
     let n = drawTriangles({ dst: fs.target, src: fs.mesh.src, tris: fs.ringTris }, this.photo, out, clip, opts);
-    updateInterior(fs.mouth, fs.rig, fs.target, fs.interior);
-    n += drawTriangles(fs.interior.bands, this.photo, out, clip, { ...opts, front: 0 });
-    n += drawTriangles(fs.interior.inner, fs.mouth.texture, out, clip, { ...opts, front: 0, maskValue: 255 });
     // Face triangles in painter's order, both orientations: a triangle that turns edge-on and flips near a
     // fold must still cover its pixels (culling it would leave a crack).
+    n += drawTriangles({ dst: fs.target, src: fs.tex, tris: fs.backTris }, this.photo, out, clip, { ...opts, front: 0 });
+    updateInterior(fs.mouth, fs.rig, fs.target, fs.interior);
+    n += drawTriangles(fs.interior.bands, this.photo, out, clip, { ...opts, front: 0 });
+    const texture = interiorTexture(fs.mouth, fs.interior.stretch, fs.blends);
+    n += drawTriangles(fs.interior.inner, texture, out, clip, { ...opts, front: 0, maskValue: 255 });
     n += drawTriangles({ dst: fs.target, src: fs.tex, tris: fs.faceTris }, this.photo, out, clip, { ...opts, front: 0 });
     return n;
   }
