@@ -46,7 +46,7 @@ export function elevenLabsRequest(text: string, voice: VoiceName, options: Eleve
 }
 
 export async function speakElevenLabs(
-  request: { text: string; voice: VoiceName; signal?: AbortSignal },
+  request: { text: string; voice: VoiceName; signal?: AbortSignal; field?: string },
   options: ElevenLabsOptions,
 ): Promise<SpeechResult> {
   const { url, init } = elevenLabsRequest(request.text, request.voice, options);
@@ -63,7 +63,7 @@ export async function speakElevenLabs(
   if (!response.ok) {
     const detail = body.toString("utf8").slice(0, 300);
     if (response.status === 422 || response.status === 400) {
-      throw InputError.field("text_input", `ElevenLabs refused the text (${response.status}): ${detail}`);
+      throw InputError.field(request.field ?? "text_input", `ElevenLabs refused the text (${response.status}): ${detail}`);
     }
     throw new ElevenLabsError(`ElevenLabs answered ${response.status}: ${detail}`, response.status);
   }

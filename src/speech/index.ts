@@ -22,7 +22,7 @@ import { encodeWav } from "./wav.js";
 import { isVoiceName, listVoices, VOICE_CATALOG, type VoiceInfo } from "./voices.js";
 
 export { VOICE_CATALOG, listVoices, type VoiceInfo, type VoiceSettings, type VoiceGender } from "./voices.js";
-export type { SpeechResult } from "./offline.js";
+export { voiceSampleRate, type SpeechResult } from "./offline.js";
 export type { WordTiming } from "./align.js";
 export { SILENCE } from "./phones.js";
 export { encodeWav } from "./wav.js";
@@ -74,7 +74,7 @@ export async function createSpeechSynthesizer(options: SpeechOptions = {}): Prom
     const text = validate(request);
     if (eleven) {
       try {
-        return await speakElevenLabs({ text, voice: request.voice, signal: request.signal }, eleven);
+        return await speakElevenLabs({ text, voice: request.voice, signal: request.signal, field: request.field }, eleven);
       } catch (err) {
         if (err instanceof InputError || request.signal?.aborted || options.elevenLabsFallback === false) throw err;
         options.log?.(`ElevenLabs failed, speaking offline instead: ${(err as Error).message}`, "warn");

@@ -119,7 +119,7 @@ export function normalizeText(text: string): string {
 
   // Web addresses.
   t = t.replace(/\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b/g, (m) => m.replace(/@/, " at ").replace(/\./g, " dot "));
-  t = t.replace(/\b(?:https?:\/\/)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|ai|dev|edu|gov|co|uk|de|app))(?:\/[^\s]*)?/gi,
+  t = t.replace(/\b(?:https?:\/\/)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|ai|dev|edu|gov|co|uk|de|app))(?![\w-])(?:\/[^\s]*)?/gi,
     (_m, host: string) => host.replace(/\./g, " dot "));
 
   // Abbreviations and dates.

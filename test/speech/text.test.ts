@@ -28,6 +28,7 @@ describe("speech text normalization", () => {
     assert.match(normalizeText("at 9am"), /9 A M/);
     assert.match(normalizeText("mail bob@example.com or visit https://www.example.org/path"), /bob at example dot com or visit example dot org$/);
     assert.match(normalizeText("2 + 2 = 4"), /2 plus 2 equals 4/);
+    assert.equal(normalizeText("see foo.common.js and shop.co.uk"), "see foo.common.js and shop dot co dot uk");
     assert.match(normalizeText("#1 hit"), /number 1 hit/);
     assert.match(normalizeText("3/4 of it"), /three quarters of it/);
   });
