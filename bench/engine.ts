@@ -2,12 +2,13 @@
  * Engine benchmark (not a test): the classical engine on a real portrait and real speech.
  *
  *   node --import tsx bench/engine.ts [--resolution 480p|720p] [--frames 181] [--acceleration regular]
- *     [--image path] [--audio path] [--encode] [--worker] [--repeat N] [--png dir]
+ *     [--image path] [--audio path] [--encode] [--worker] [--rgb] [--repeat N] [--png dir]
  *
  * Prints: face analysis time (not part of the engine), engine start (motion + mesh/rig/mouth preparation),
  * render-only time per frame (wall and CPU, median/p90/max) and frames/s, peak RSS; with --encode also the
  * whole render+encode time through src/media's encoder (x264 settings of the acceleration) and its speed
- * relative to real time (25 fps). --worker renders in a worker thread (ClassicalEngine's `worker` option).
+ * relative to real time (25 fps). --worker renders in a worker thread (ClassicalEngine's `worker` option);
+ * --rgb makes the engine emit rgb24 instead of yuv420p (ffmpeg then converts).
  * --png dir writes every 20th frame as PNG.
  * Uses ../shared/media/portrait-single.png and speech-single.wav when present, else face-api's sample photo and
  * a synthetic voice.
@@ -39,6 +40,7 @@ const numFrames = Number(opt("frames", "181"));
 const acceleration = opt("acceleration", "regular") as Acceleration;
 const encode = argv.includes("--encode");
 const worker = argv.includes("--worker");
+const rgb = argv.includes("--rgb");
 const repeat = Math.max(1, Number(opt("repeat", "1")));
 const pngDir = opt("png", "");
 const shared = path.resolve(import.meta.dirname, "../../shared/media");
@@ -88,7 +90,7 @@ console.log(
   `${numFrames} frames, acceleration ${acceleration}${worker ? ", worker thread" : ""}${audioPath ? `, ${path.basename(audioPath)}` : ", synthetic voice"}`,
 );
 
-const engineOptions = { worker };
+const engineOptions = { worker, pixelFormat: rgb ? ("rgb24" as const) : ("yuv420p" as const) };
 let peakRss = process.memoryUsage().rss;
 for (let run = 0; run < repeat; run++) {
   // Render only.
@@ -105,8 +107,11 @@ for (let run = 0; run < repeat; run++) {
   for await (const f of stream.frames()) {
     const now = performance.now();
     wall.push(now - last);
-    if (f.data.length !== yuvBytes(stream.width, stream.height)) throw new Error("bad frame size");
-    if (pngDir && n % 20 === 0) await writePng(yuvToRgb(f.data, stream.width, stream.height), path.join(pngDir, `frame-${String(n).padStart(3, "0")}.png`));
+    if (f.data.length !== (rgb ? stream.width * stream.height * 3 : yuvBytes(stream.width, stream.height))) throw new Error("bad frame size");
+    if (pngDir && n % 20 === 0) {
+      const image = rgb ? { width: stream.width, height: stream.height, channels: 3 as const, data: f.data } : yuvToRgb(f.data, stream.width, stream.height);
+      await writePng(image, path.join(pngDir, `frame-${String(n).padStart(3, "0")}.png`));
+    }
     n++;
     if (n % 10 === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
     last = performance.now();
