@@ -103,7 +103,7 @@ export function deform(rig: Rig, frame: Readonly<MotionFrame>, out: Float32Array
   const lat = (rig.mouthWidth / 2) * (0.14 * lipWidth - 0.22 * lipRound + 0.07 * smile);
   const lift = rig.mouthWidth * 0.1 * smile;
   const cheekUp = rig.faceHeight * 0.02 * Math.max(0, smile);
-  const browUp = rig.faceHeight * 0.06 * brow;
+  const browUp = rig.faceHeight * 0.035 * brow;
   const protrude = rig.mouthWidth * 0.1 * lipRound;
   if (lat !== 0 || lift !== 0 || cheekUp !== 0 || browUp !== 0 || protrude !== 0) {
     const { stretch, corner, cheek, brow: browW, lips } = rig;
@@ -148,10 +148,11 @@ export function deform(rig: Rig, frame: Readonly<MotionFrame>, out: Float32Array
     const blink = clamp(finite(e === 0 ? f.blinkRight : f.blinkLeft), 0, 1) * eye.trust;
     if (blink > 0) {
       const { upper, lower, meet } = eye;
-      for (let i = 1; i < upper.length - 1; i++) {
+      const m = upper.length;
+      for (let i = 1; i < m - 1; i++) {
         const u = upper[i], l = lower[i];
         const dux = (meet[i * 2] - src[u * 2]) * blink, duy = (meet[i * 2 + 1] - src[u * 2 + 1]) * blink;
-        const dlx = (meet[i * 2] - src[l * 2]) * blink, dly = (meet[i * 2 + 1] - src[l * 2 + 1]) * blink;
+        const dlx = (meet[(m + i) * 2] - src[l * 2]) * blink, dly = (meet[(m + i) * 2 + 1] - src[l * 2 + 1]) * blink;
         dx[u] += dux; dy[u] += duy;
         dx[l] += dlx; dy[l] += dly;
         dx[eye.upperRing1[i]] += 0.45 * dux; dy[eye.upperRing1[i]] += 0.45 * duy;

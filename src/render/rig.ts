@@ -30,7 +30,7 @@ export interface EyeRig {
   upperRing2: Uint32Array;
   lowerRing1: Uint32Array;
   lowerRing2: Uint32Array;
-  /** Where each upper/lower lid pair meets when closed (photo pixels, x y per point). */
+  /** Closed-lid position of each upper lid point ([i*2]) and lower lid point ([(n+i)*2]), photo pixels. */
   meet: Float32Array;
   /** 0..1: how far a blink is trusted (0 for an eye seen too obliquely or already closed). */
   trust: number;
@@ -338,13 +338,40 @@ function eyeRig(
   lr1: readonly number[], lr2: readonly number[], iris: number, side: 0 | 1,
 ): EyeRig {
   const { src, z } = mesh;
-  const meet = new Float32Array(upper.length * 2);
+  // Where the lids meet when closed: a smooth curve 72 % of the way from the upper to the lower lid,
+  // parameterised by the position along the eye's corner-to-corner axis. Every lid point goes to the curve
+  // at its own axis position, so the eye's triangles collapse onto one smooth line (no slivers of white).
+  const ax = src[upper[0] * 2], ay = src[upper[0] * 2 + 1];
+  const bx = src[upper[upper.length - 1] * 2], by = src[upper[upper.length - 1] * 2 + 1];
+  const ex = bx - ax, ey = by - ay;
+  const el2 = ex * ex + ey * ey || 1;
+  const param = (v: number) => ((src[v * 2] - ax) * ex + (src[v * 2 + 1] - ay) * ey) / el2;
+  const along = (lid: readonly number[], t: number): [number, number] => {
+    const pts = lid.map((v) => ({ t: param(v), x: src[v * 2], y: src[v * 2 + 1] })).sort((p, q) => p.t - q.t);
+    if (t <= pts[0].t) return [pts[0].x, pts[0].y];
+    for (let k = 0; k + 1 < pts.length; k++) {
+      if (t <= pts[k + 1].t) {
+        const f = pts[k + 1].t > pts[k].t ? (t - pts[k].t) / (pts[k + 1].t - pts[k].t) : 0;
+        return [pts[k].x + f * (pts[k + 1].x - pts[k].x), pts[k].y + f * (pts[k + 1].y - pts[k].y)];
+      }
+    }
+    const last = pts[pts.length - 1];
+    return [last.x, last.y];
+  };
+  const closed = (t: number): [number, number] => {
+    const u = along(upper, t), l = along(lower, t);
+    return [u[0] + 0.72 * (l[0] - u[0]), u[1] + 0.72 * (l[1] - u[1])];
+  };
+  // meet: target of upper[i] at [i*2], of lower[i] at [(n + i)*2].
+  const n = upper.length;
+  const meet = new Float32Array(n * 4);
   let opening = 0;
-  for (let i = 0; i < upper.length; i++) {
+  for (let i = 0; i < n; i++) {
     const u = upper[i], l = lower[i];
-    // Lids meet low in the eye (the upper lid does most of the travel).
-    meet[i * 2] = src[u * 2] + 0.72 * (src[l * 2] - src[u * 2]);
-    meet[i * 2 + 1] = src[u * 2 + 1] + 0.72 * (src[l * 2 + 1] - src[u * 2 + 1]);
+    const cu = i === 0 || i === n - 1 ? [src[u * 2], src[u * 2 + 1]] : closed(param(u));
+    const cl = i === 0 || i === n - 1 ? [src[l * 2], src[l * 2 + 1]] : closed(param(l));
+    meet[i * 2] = cu[0]; meet[i * 2 + 1] = cu[1];
+    meet[(n + i) * 2] = cl[0]; meet[(n + i) * 2 + 1] = cl[1];
     opening = Math.max(opening, Math.hypot(src[l * 2] - src[u * 2], src[l * 2 + 1] - src[u * 2 + 1]));
   }
   const a = upper[0], b = upper[upper.length - 1];
