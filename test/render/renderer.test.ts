@@ -155,3 +155,19 @@ test("same input, same bytes (and supersampling changes only the mouth pass)", (
     assert.deepEqual(a.output(), b.output());
   }
 });
+
+test("a face cut by the picture's border and a tiny face render without errors or NaN", () => {
+  for (const opts of [{ cx: 20, cy: 230, size: 160 }, { cx: 128, cy: 128, size: 30 }]) {
+    const s = syntheticFace({ width: W, height: H, ...opts });
+    const r = new FrameRenderer(s.image, [s.face], { acceleration: "none", seed: 2, pixelFormat: "yuv420p" });
+    for (const m of MOTION) {
+      r.render([m]);
+      for (const v of r.faces[0].target) assert.ok(Number.isFinite(v));
+    }
+    r.render([NEUTRAL_FRAME]);
+    const expected = new Uint8Array(yuvBytes(W, H));
+    const photo = surfaceFromRgb(s.image);
+    rgbxToYuv420(photo, expected, fullRect(photo));
+    assert.deepEqual(r.output(), expected, "back to the photo exactly");
+  }
+});
