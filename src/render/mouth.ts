@@ -562,6 +562,9 @@ function synthInterior(
       let c = [0, 1, 2].map((ch) => cavEdge[ch] + (cavDeep[ch] - cavEdge[ch]) * deep);
       const sideDark = 1 - 0.5 * at ** 2.5;
       c = c.map((v) => v * sideDark);
+      // The corners (commissures) are shadowed lip, not a black hole.
+      const cornerMix = smoothstep(0.78, 1, at);
+      if (cornerMix > 0) c = c.map((v, ch) => v + (lip[ch] * 0.42 - v) * cornerMix);
       // Tongue: a low mound behind the lower teeth, in shadow, seen when the mouth is wide open.
       const tyc = th - (bandL(0) + 0.08 * width) * s;
       const ty = (y - tyc) / (0.13 * width * s);

@@ -305,7 +305,7 @@ export function buildRig(mesh: WarpMesh, opts: RigOptions): Rig {
     if (i === 0) lipT[i] = -1;
     if (i === LIP_COLUMNS - 1) lipT[i] = 1;
     // Opening profile: a lens, pointed at the corners.
-    lipProfile[i] = Math.pow(Math.max(0, 1 - lipT[i] * lipT[i]), 0.85);
+    lipProfile[i] = Math.pow(Math.max(0, 1 - lipT[i] * lipT[i]), 1.15);
     photoGap[i] = columnGap(src, u, l, down2);
   }
   const photoGapCentre = Math.max(photoGap[4], photoGap[5], photoGap[6], 0);
