@@ -66,7 +66,7 @@ export class ClassicalEngine implements Engine {
     const { width, height } = job.image;
     const bound = new Set<number>();
     for (const t of job.tracks) if (t.faceIndex !== null && job.faces[t.faceIndex]) bound.add(t.faceIndex);
-    const usable = job.faces.map((f, k) => k).filter((k) => isUsable(job.faces[k]));
+    const usable = job.faces.map((_, k) => k).filter((k) => isUsable(job.faces[k]));
     const animated = bound.size > 0 ? usable : [];
 
     let tracks: MotionFrame[][] = [];

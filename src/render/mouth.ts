@@ -529,7 +529,6 @@ function synthInterior(
 
   // Colours. Teeth: near white at the skin's brightness, tinted a little by the skin; shadowed inside.
   const skinL = 0.2126 * skin[0] + 0.7152 * skin[1] + 0.0722 * skin[2];
-  const lipL = Math.max(1, 0.2126 * lip[0] + 0.7152 * lip[1] + 0.0722 * lip[2]);
   const teethL = clamp(skinL * 1.12 + 18, 80, 235);
   const tint = skin.map((c) => 0.9 + 0.1 * (c / Math.max(1, skinL)));
   const teeth = [teethL * tint[0], teethL * tint[1] * 0.98, teethL * tint[2] * 0.93];
@@ -537,7 +536,6 @@ function synthInterior(
   const cavEdge = [lip[0] * 0.3, lip[1] * 0.17, lip[2] * 0.17];
   const cavDeep = [Math.min(14, lip[0] * 0.06) + 2, Math.min(8, lip[1] * 0.04) + 1, Math.min(8, lip[2] * 0.04) + 1];
   const tongue = [lip[0] * 0.72, lip[1] * 0.45, lip[2] * 0.48];
-  void lipL;
 
   const tex = newSurface(tw, th);
   const rr = new Float32Array(tw * th), gg = new Float32Array(tw * th), bb = new Float32Array(tw * th);

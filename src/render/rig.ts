@@ -190,7 +190,6 @@ export function buildRig(mesh: WarpMesh, opts: RigOptions): Rig {
   const eyeSets = [RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_EYE_LOWER];
   const eyeMargins = new Set<number>(eyeSets.flat());
   const noseSet = new Set<number>([...NOSE_BASE, ...NOSE_BRIDGE]);
-  const isRing = (v: number) => v >= RING_START;
   const outerRingStart = RING_START + (mesh.ringCount - 1) * mesh.ringSize;
 
   const fixed = new Uint8Array(n);

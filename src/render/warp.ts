@@ -80,7 +80,6 @@ export function drawTriangles(set: TriangleSet, tex: Surface, out: Surface, clip
   const thOk = th > 1 ? tw : 0;
   // out pixel (X, Y) is at target position ((X + 0.5) / s - 0.5 + ox, ...).
   const inv = 1 / s;
-  const half = 0.5 * inv - 0.5;
 
   for (let k = 0; k < total; k++) {
     const t = order ? order[k] : k;
