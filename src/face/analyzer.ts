@@ -12,6 +12,7 @@
  */
 import { CancelledError, InputError } from "../errors.js";
 import type { RawImage } from "../media/types.js";
+import { centroid, LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER } from "./landmarks.js";
 import { FACE_TRIANGLES, FACE_UV } from "./topology.js";
 import type { Box, Face } from "./types.js";
 import {
@@ -32,7 +33,9 @@ export interface FaceAnalyzerOptions {
    * the portraits, real faces (including a ~40 degree profile) score 0.53..0.92 and false finds 0.06..0.18.
    */
   minConfidence?: number;
-  /** Re-run the mesh on an upscaled crop of each face for sub-pixel landmarks. Default true. */
+  /** Also look for faces in square tiles of a wide (or tall) picture. Default true. */
+  tiles?: boolean;
+  /** Re-run the mesh on upscaled crops of each face for sub-pixel landmarks. Default true. */
   refine?: boolean;
   /** Smallest side in pixels of the square crops the refinement pass analyses (upscaled). Default 512. */
   refineSize?: number;
@@ -70,6 +73,7 @@ export async function createFaceAnalyzer(options: FaceAnalyzerOptions = {}): Pro
   const maxFaces = options.maxFaces ?? 10;
   const minConfidence = options.minConfidence ?? 0.4;
   const refine = options.refine ?? true;
+  const tiles = options.tiles ?? true;
   const refineSize = Math.round(options.refineSize ?? 512);
   const refineMargins = options.refineMargins ?? [1.6, 1.9, 2.2];
   const log = options.log ?? (() => {});
@@ -135,24 +139,39 @@ export async function createFaceAnalyzer(options: FaceAnalyzerOptions = {}): Pro
     const input = toTensor(human, image);
     try {
       const t0 = Date.now();
-      const first = await human.detect(input);
-      if (first.error) throw new Error(`face analysis failed: ${first.error}`);
-      let faces = first.face
-        .filter((f) => f.mesh.length >= MESH_POINTS && f.boxScore >= minConfidence)
-        .map((f) => toFace(f, 0, 0, 1))
-        .sort((a, b) => b.score - a.score);
+      // First pass: the whole picture, and square tiles of a wide or tall one (the detector, made for faces
+      // that fill much of its square input, misses some faces of a group on the squeezed whole picture).
+      const found: Face[] = [];
+      const scores: string[] = [];
+      for (const view of firstPassViews(image.width, image.height, tiles)) {
+        if (signal?.aborted) throw new CancelledError();
+        const whole = view.width === image.width && view.height === image.height;
+        const part = whole ? input : tf.slice(input, [view.y, view.x, 0], [view.height, view.width, 3]);
+        try {
+          const result = await human.detect(part);
+          if (result.error) throw new Error(`face analysis failed: ${result.error}`);
+          for (const f of result.face) {
+            scores.push(f.boxScore.toFixed(2));
+            if (f.mesh.length >= MESH_POINTS && f.boxScore >= minConfidence) {
+              found.push(toFace(f, { ox: view.x, oy: view.y, step: 1, cos: 1, sin: 0 }));
+            }
+          }
+        } finally {
+          if (!whole) part.dispose();
+        }
+      }
+      let faces = dropDuplicates(found.sort((a, b) => b.score - a.score), 0.3);
       const t1 = Date.now();
       if (refine) {
         const refined: Face[] = [];
         for (const face of faces) {
           if (signal?.aborted) throw new CancelledError();
-          refined.push((await refineFace(input, image, face)) ?? face);
+          refined.push((await refineFace(input, face)) ?? face);
         }
-        faces = dropDuplicates(refined);
+        faces = dropDuplicates(refined, 0.5);
       }
       log(
-        `face analysis ${image.width}x${image.height}: ${faces.length} face(s) ` +
-          `(first pass scores ${first.face.map((f) => `${f.boxScore.toFixed(2)}/${f.faceScore.toFixed(2)}`).join(" ")}), ` +
+        `face analysis ${image.width}x${image.height}: ${faces.length} face(s) (first pass scores ${scores.join(" ")}), ` +
           `${t1 - t0} ms + refine ${Date.now() - t1} ms`,
       );
       return faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
@@ -163,37 +182,56 @@ export async function createFaceAnalyzer(options: FaceAnalyzerOptions = {}): Pro
 
   /**
    * Mesh on square crops around `face` (one per margin in `refineMargins`), each resampled to at least
-   * refineSize pixels, mapped back into the picture and averaged. Null when no crop finds the face again.
+   * refineSize pixels and turned so that the eyes are level (human's own rotation option misplaces the mesh,
+   * and with it off, the mesh model under-rotates tilted faces), mapped back into the picture and averaged.
+   * Null when no crop finds the face again.
    */
-  async function refineFace(input: TfTensor, image: RawImage, face: Face): Promise<Face | null> {
+  async function refineFace(input: TfTensor, face: Face): Promise<Face | null> {
     const found: Face[] = [];
+    let angle = eyeLineAngle(face.mesh);
     for (const margin of refineMargins) {
-      const f = await meshOnCrop(input, image, face, margin);
-      if (f) found.push(f);
+      const f = await meshOnCrop(input, face, margin, angle);
+      if (!f) continue;
+      found.push(f);
+      angle = eyeLineAngle(f.mesh); // each crop sees the face more upright than the last
     }
     return found.length ? { ...averageFaces(found), score: face.score } : null;
   }
 
-  async function meshOnCrop(input: TfTensor, image: RawImage, face: Face, margin: number): Promise<Face | null> {
+  async function meshOnCrop(input: TfTensor, face: Face, margin: number, angle: number): Promise<Face | null> {
     const size = Math.max(face.box.width, face.box.height);
     const side = size * margin;
     const out = Math.min(Math.max(refineSize, Math.ceil(side)), Math.max(refineSize, 1024));
     const step = side / out;
+    const cos = Math.cos(angle);
+    const sin = Math.sin(angle);
     const cx = face.box.x + face.box.width / 2;
     const cy = face.box.y + face.box.height / 2;
-    const x0 = cx - side / 2;
-    const y0 = cy - side / 2;
-    // cropAndResize samples source pixel index a*(W-1) + c*(b-a)*(W-1)/(out-1) for output pixel c. Pick a, b so
-    // that output pixel c (continuous centre c+0.5) samples the source point x0 + (c+0.5)*step, whose pixel
-    // index is that minus 0.5; then a point u of the crop is x0 + u*step in the picture.
-    const sx0 = x0 + step / 2 - 0.5;
-    const sy0 = y0 + step / 2 - 0.5;
-    const sx1 = sx0 + (out - 1) * step;
-    const sy1 = sy0 + (out - 1) * step;
-    const W = image.width - 1 || 1;
-    const H = image.height - 1 || 1;
+    // The crop's frame: a point u (continuous crop pixels) is origin + step * R(angle) u in the picture.
+    const frame: CropFrame = {
+      ox: cx - step * (cos * out / 2 - sin * out / 2),
+      oy: cy - step * (sin * out / 2 + cos * out / 2),
+      step,
+      cos,
+      sin,
+    };
+    // tf.image.transform maps output pixel index (x, y) to input pixel index (a0 x + a1 y + a2, b0 x + b1 y + b2);
+    // pixel index i has its centre at continuous coordinate i + 0.5.
+    const a0 = step * cos;
+    const a1 = -step * sin;
+    const b0 = step * sin;
+    const b1 = step * cos;
+    const a2 = frame.ox + 0.5 * (a0 + a1) - 0.5;
+    const b2 = frame.oy + 0.5 * (b0 + b1) - 0.5;
     const batch = tf.tidy(() =>
-      tf.image.cropAndResize(tf.expandDims(input, 0), [[sy0 / H, sx0 / W, sy1 / H, sx1 / W]], [0], [out, out], "bilinear"),
+      tf.image.transform(
+        tf.cast(tf.expandDims(input, 0), "float32"),
+        [[a0, a1, a2, b0, b1, b2, 0, 0]],
+        "bilinear",
+        "constant",
+        0,
+        [out, out],
+      ),
     );
     try {
       const result = await human.detect(batch);
@@ -202,7 +240,7 @@ export async function createFaceAnalyzer(options: FaceAnalyzerOptions = {}): Pro
       let bestDist = Infinity;
       for (const f of result.face) {
         if (f.mesh.length < MESH_POINTS) continue;
-        const candidate = toFace(f, x0, y0, step);
+        const candidate = toFace(f, frame);
         const d = Math.hypot(
           candidate.box.x + candidate.box.width / 2 - cx,
           candidate.box.y + candidate.box.height / 2 - cy,
@@ -236,14 +274,28 @@ export async function createFaceAnalyzer(options: FaceAnalyzerOptions = {}): Pro
   };
 }
 
-/**
- * Two first-pass detections of one face (the detector's boxes overlapping loosely) refine to the same mesh:
- * keep the first (higher-scored) of any pair whose boxes overlap by more than half.
- */
-function dropDuplicates(faces: Face[]): Face[] {
+/** Keeps the first (higher-scored) of any faces whose boxes overlap more than `maxIou` (one face found twice). */
+function dropDuplicates(faces: Face[], maxIou: number): Face[] {
   const kept: Face[] = [];
-  for (const f of faces) if (!kept.some((k) => iou(k.box, f.box) > 0.5)) kept.push(f);
+  for (const f of faces) if (!kept.some((k) => iou(k.box, f.box) > maxIou)) kept.push(f);
   return kept;
+}
+
+/**
+ * The whole picture, plus, when one side is over 1.2 times the other, square tiles as large as the short side
+ * along the long side (three, overlapping, for 16:9: any face narrower than 0.6 of the height is whole in one).
+ */
+export function firstPassViews(width: number, height: number, tiles: boolean): { x: number; y: number; width: number; height: number }[] {
+  const views = [{ x: 0, y: 0, width, height }];
+  const long = Math.max(width, height);
+  const short = Math.min(width, height);
+  if (!tiles || long <= short * 1.2) return views;
+  const count = Math.ceil((long - short) / (short * 0.5)) + 1;
+  for (let i = 0; i < count; i++) {
+    const offset = Math.round(((long - short) * i) / (count - 1));
+    views.push(width >= height ? { x: offset, y: 0, width: short, height: short } : { x: 0, y: offset, width: short, height: short });
+  }
+  return views;
 }
 
 function iou(a: Box, b: Box): number {
@@ -315,20 +367,40 @@ function toTensor(human: HumanInstance, image: RawImage): TfTensor {
   return human.tf.tensor3d(rgb, [height, width, 3], "int32");
 }
 
-/** human's face result, whose points are pixels of an analysed picture placed at (x0, y0) with pixel size `scale`. */
-function toFace(f: HumanFaceResult, x0: number, y0: number, scale: number): Face {
+/** Where an analysed picture sits in the original: point u of it is (ox, oy) + step * R u, R a rotation. */
+interface CropFrame {
+  ox: number;
+  oy: number;
+  step: number;
+  cos: number;
+  sin: number;
+}
+
+const IDENTITY: CropFrame = { ox: 0, oy: 0, step: 1, cos: 1, sin: 0 };
+
+/** human's face result on an analysed picture, mapped into the original picture through `frame`. */
+function toFace(f: HumanFaceResult, frame: CropFrame): Face {
+  const { ox, oy, step, cos, sin } = frame;
   const mesh = new Float32Array(MESH_POINTS * 3);
   for (let i = 0; i < MESH_POINTS; i++) {
-    const p = f.mesh[i];
-    mesh[i * 3] = x0 + p[0] * scale;
-    mesh[i * 3 + 1] = y0 + p[1] * scale;
-    mesh[i * 3 + 2] = (p[2] ?? 0) * scale;
+    const [u, v, z] = f.mesh[i];
+    mesh[i * 3] = ox + step * (cos * u - sin * v);
+    mesh[i * 3 + 1] = oy + step * (sin * u + cos * v);
+    mesh[i * 3 + 2] = (z ?? 0) * step;
   }
   const angle = f.rotation?.angle;
   return {
     box: meshBounds(mesh),
     score: f.boxScore,
     mesh,
-    pose: { yaw: angle?.yaw ?? 0, pitch: angle?.pitch ?? 0, roll: angle?.roll ?? 0 },
+    // human's roll grows clockwise (in the picture), like the crop's turn.
+    pose: { yaw: angle?.yaw ?? 0, pitch: angle?.pitch ?? 0, roll: (angle?.roll ?? 0) + Math.atan2(sin, cos) },
   };
+}
+
+/** Angle of the line from the image-left eye to the image-right eye (radians, clockwise in the picture). */
+function eyeLineAngle(mesh: Float32Array): number {
+  const a = centroid(mesh, [...RIGHT_EYE_UPPER, ...RIGHT_EYE_LOWER]);
+  const b = centroid(mesh, [...LEFT_EYE_UPPER, ...LEFT_EYE_LOWER]);
+  return Math.atan2(b.y - a.y, b.x - a.x);
 }

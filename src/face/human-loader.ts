@@ -27,6 +27,14 @@ export interface Tf {
     ): Promise<unknown>;
   };
   image: {
+    transform(
+      image: TfTensor,
+      transforms: number[][],
+      interpolation?: "nearest" | "bilinear",
+      fillMode?: "constant" | "reflect" | "wrap" | "nearest",
+      fillValue?: number,
+      outputShape?: [number, number],
+    ): TfTensor;
     cropAndResize(
       image: TfTensor,
       boxes: number[][],
@@ -36,6 +44,8 @@ export interface Tf {
     ): TfTensor;
   };
   expandDims(x: TfTensor, axis?: number): TfTensor;
+  slice(x: TfTensor, begin: number[], size: number[]): TfTensor;
+  cast(x: TfTensor, dtype: "float32" | "int32"): TfTensor;
 }
 
 export interface TfTensor {

@@ -1,5 +1,6 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import sharp from "sharp";
 import { createFaceAnalyzer, type FaceAnalyzer } from "../../src/face/analyzer.js";
 import * as L from "../../src/face/landmarks.js";
@@ -122,6 +123,23 @@ test("mesh coordinates follow the picture: a half-size copy gives the halved mes
   assert.ok(err < 1.5, `half-size mesh off by ${err.toFixed(2)} px rms (at 640x360)`);
 });
 
+test("a tilted face gets a tilted mesh (the refinement turns its crops upright)", async (t) => {
+  // Turn the portrait 15 degrees clockwise: the eye line and the roll must turn by about as much.
+  const { data, info } = await sharp(portrait.png).rotate(15, { background: "#808080" }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const faces = await analyzer.detect({ width: info.width, height: info.height, channels: 3, data });
+  assert.equal(faces.length, 1);
+  const eyeLine = (f: Face) => {
+    const a = L.point(f.mesh, L.RIGHT_EYE_OUTER_CORNER);
+    const b = L.point(f.mesh, L.LEFT_EYE_OUTER_CORNER);
+    return (Math.atan2(b.y - a.y, b.x - a.x) * 180) / Math.PI;
+  };
+  const turn = eyeLine(faces[0]) - eyeLine(portraitFaces[0]);
+  const rollTurn = ((faces[0].pose.roll - portraitFaces[0].pose.roll) * 180) / Math.PI;
+  t.diagnostic(`eye line turned ${turn.toFixed(1)} deg, roll ${rollTurn.toFixed(1)} deg`);
+  assert.ok(Math.abs(turn - 15) < 3, `eye line turned ${turn}`);
+  assert.ok(Math.abs(rollTurn - 15) < 4, `roll turned ${rollTurn}`);
+});
+
 test("RGBA input gives the same faces as RGB", async () => {
   const { width, height, data } = portrait.image;
   const rgba = Buffer.alloc(width * height * 4, 255);
@@ -146,6 +164,13 @@ test("bad pictures are input errors; an aborted job is cancelled", async () => {
   const controller = new AbortController();
   controller.abort();
   await assert.rejects(analyzer.detect(portrait.image, { signal: controller.signal }), CancelledError);
+});
+
+test("detect frees its tensors", async () => {
+  const tf = createRequire(import.meta.url)("@tensorflow/tfjs-core") as { memory(): { numTensors: number } };
+  const before = tf.memory().numTensors;
+  await analyzer.detect(portrait.image);
+  assert.equal(tf.memory().numTensors, before);
 });
 
 test("the analyzer reports its topology and runtime", () => {
