@@ -7,26 +7,31 @@
  *   const run = createPipelineRunner({ config, storage, logger, engine, faceDetector }); // the real stages
  *   const output = await run({ requestId, endpoint, input }, ctx);           // { video: {url, ...}, seed }
  */
-import { FPS, type Acceleration, type EndpointKind, type Resolution, type VideoOutput } from "../api/endpoints.js";
+import type { EndpointKind } from "../api/endpoints.js";
 import type { Config } from "../config.js";
 import { CancelledError, InputError } from "../errors.js";
 import { resolveBinaries } from "../media/ffmpeg.js";
 import type { HttpFetcher } from "../media/fetch.js";
 import type { JobContext } from "../media/types.js";
 import type { Storage } from "../storage/types.js";
-import type { Engine, EngineJob } from "./engine.js";
+import { createSpeechSynthesizer, type Synthesizer } from "../speech/index.js";
+import type { Engine } from "./engine.js";
 import { noFaceDetector, type FaceDetector } from "./face-detector.js";
-import {
-  allOrAbort, chooseSeed, fetchFile, prepareImage, prepareTrack, renderAndEncode, resolveLimits, storeVideo, withJobDir,
-  type JobScope, type PipelineLimits, type PipelineLogger, type StepEnv,
-} from "./steps.js";
+import { runMultiAudio, runMultiText } from "./multi.js";
+import { runSingleAudio, runSingleText } from "./single.js";
+import type { SpeechSource } from "./speech.js";
+import { resolveLimits, withJobDir, type JobScope, type KindRunner, type PipelineLimits, type PipelineLogger, type StepEnv } from "./steps.js";
 import { StillEngine } from "./still-engine.js";
-import type { JobRunner, RunRequest } from "./types.js";
+import type { JobRunner } from "./types.js";
 
 export type { FaceDetector } from "./face-detector.js";
 export { noFaceDetector } from "./face-detector.js";
 export { StillEngine } from "./still-engine.js";
-export type { PipelineLimits, PipelineLogger, StepEnv, JobScope } from "./steps.js";
+export type { PipelineLimits, PipelineLogger, StepEnv, JobScope, KindRunner } from "./steps.js";
+export type { SpeechSource } from "./speech.js";
+export { runSingleAudio, runSingleText } from "./single.js";
+export { runMultiAudio, runMultiText } from "./multi.js";
+export { bindPeople, planSecondTurn, TURN_GAP_SEC, type PeopleBinding } from "./conversation.js";
 
 export interface PipelineRunnerOptions {
   config: Config;
@@ -39,10 +44,16 @@ export interface PipelineRunnerOptions {
   limits?: Partial<PipelineLimits>;
   /** Replaces the http(s) download (SSRF hardening). */
   httpFetch?: HttpFetcher;
+  /**
+   * Text-to-speech for the text endpoints (a synthesizer or its promise). Default: the runner makes one from the
+   * configuration (ElevenLabs when config.elevenLabsApiKey is set, else offline Flite) on the first text request;
+   * `runner.close()` releases it. A synthesizer passed in here is the caller's to close.
+   */
+  speech?: SpeechSource;
 }
 
-/** Runs one request of a given endpoint kind inside its job scope (temp dir and context ready). */
-export type KindRunner = (env: StepEnv, job: JobScope, request: RunRequest) => Promise<VideoOutput>;
+/** The JobRunner, plus close() for what the runner made itself (the default speech synthesizer). */
+export type PipelineRunner = JobRunner & { close(): Promise<void> };
 
 /** Thrown for endpoint kinds the pipeline does not implement yet. */
 export class UnsupportedKindError extends Error {
@@ -52,73 +63,34 @@ export class UnsupportedKindError extends Error {
   }
 }
 
-// Typed readers for the (already schema-parsed) input: a wrong value is the caller's bug, reported per field.
-function str(input: Record<string, unknown>, field: string): string {
-  const v = input[field];
-  if (typeof v !== "string" || v.length === 0) throw InputError.field(field, "a non-empty string is required", "missing");
-  return v;
-}
-function int(input: Record<string, unknown>, field: string): number {
-  const v = input[field];
-  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw InputError.field(field, "a positive integer is required", "int_parsing");
-  return v;
-}
-function oneOf<T extends string>(input: Record<string, unknown>, field: string, allowed: readonly T[], def: T): T {
-  const v = input[field] ?? def;
-  if (!allowed.includes(v as T)) throw InputError.field(field, `must be one of ${allowed.join(", ")}`, "enum");
-  return v as T;
-}
-
-/** fal-ai/ai-avatar and fal-ai/infinitalk: one picture, one audio track. */
-export const runSingleAudio: KindRunner = async (env, job, request) => {
-  const input = request.input;
-  const imageUrl = str(input, "image_url");
-  const audioUrl = str(input, "audio_url");
-  const numFrames = int(input, "num_frames");
-  const resolution = oneOf<Resolution>(input, "resolution", ["480p", "720p"], "480p");
-  const acceleration = oneOf<Acceleration>(input, "acceleration", ["none", "regular", "high"], "regular");
-  const prompt = typeof input.prompt === "string" ? input.prompt : "";
-  const seed = chooseSeed(input);
-
-  const [imageFile, audioFile] = await allOrAbort(job.controller, [
-    () => fetchFile(env, job, imageUrl, "image_url"),
-    () => fetchFile(env, job, audioUrl, "audio_url"),
-  ] as const);
-  const [picture, audio] = await allOrAbort(job.controller, [
-    () => prepareImage(env, job, imageFile.path, "image_url", resolution),
-    () => prepareTrack(env, job, audioFile.path, "audio_url", numFrames, FPS),
-  ] as const);
-
-  const engineJob: EngineJob = {
-    image: picture.image,
-    faces: picture.faces,
-    tracks: [{ pcm: audio.pcm, faceIndex: picture.faces.length > 0 ? 0 : null }],
-    numFrames,
-    fps: FPS,
-    seed,
-    prompt,
-    acceleration,
-  };
-  const encoded = await renderAndEncode(env, job, engineJob, audio.muxPath);
-  const video = await storeVideo(env, job, encoded.outPath);
-  return { video, seed };
-};
-
 const unsupported: KindRunner = async (_env, _job, request) => {
   throw new UnsupportedKindError(request.endpoint.id, request.endpoint.kind);
 };
 
-/** One runner per endpoint kind; the lead adds multi-audio, single-text, multi-text, video-to-video here. */
+/** One runner per endpoint kind; video-to-video is still to come. */
 export const KIND_RUNNERS: Record<EndpointKind, KindRunner> = {
   "single-audio": runSingleAudio,
-  "multi-audio": unsupported,
-  "single-text": unsupported,
-  "multi-text": unsupported,
+  "multi-audio": runMultiAudio,
+  "single-text": runSingleText,
+  "multi-text": runMultiText,
   "video-to-video": unsupported,
 };
 
 /** Builds the JobRunner the queue calls. See the module example. */
-export function createPipelineRunner(options: PipelineRunnerOptions): JobRunner {
+export function createPipelineRunner(options: PipelineRunnerOptions): PipelineRunner {
+  let ownSpeech: Promise<Synthesizer> | undefined;
+  const speech = (): Promise<Synthesizer> => {
+    if (options.speech) return Promise.resolve(options.speech);
+    if (!ownSpeech) {
+      ownSpeech = createSpeechSynthesizer({
+        elevenLabsApiKey: options.config.elevenLabsApiKey,
+        elevenLabsBaseUrl: options.config.elevenLabsBaseUrl,
+        log: (message, level) => options.logger[level === "error" ? "error" : level === "warn" ? "warn" : "info"]({}, message),
+      });
+      ownSpeech.catch(() => (ownSpeech = undefined));
+    }
+    return ownSpeech;
+  };
   const env: StepEnv = {
     config: options.config,
     storage: options.storage,
@@ -128,9 +100,10 @@ export function createPipelineRunner(options: PipelineRunnerOptions): JobRunner 
     bins: resolveBinaries(options.config),
     limits: resolveLimits(options.config, options.limits),
     httpFetch: options.httpFetch,
+    speech,
   };
 
-  return async (request, ctx) => {
+  const run: JobRunner = async (request, ctx) => {
     const runKind = KIND_RUNNERS[request.endpoint.kind];
     if (!runKind) throw new UnsupportedKindError(request.endpoint.id, request.endpoint.kind);
     if (ctx.signal.aborted) throw new CancelledError();
@@ -161,4 +134,11 @@ export function createPipelineRunner(options: PipelineRunnerOptions): JobRunner 
       ctx.signal.removeEventListener("abort", forward);
     }
   };
+  return Object.assign(run, {
+    async close() {
+      const own = ownSpeech;
+      ownSpeech = undefined;
+      if (own) await (await own.catch(() => undefined))?.close();
+    },
+  });
 }

@@ -11,7 +11,7 @@ import { randomInt } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { FileOutput, Resolution } from "../api/endpoints.js";
+import type { FileOutput, Resolution, VideoOutput } from "../api/endpoints.js";
 import type { Config } from "../config.js";
 import { CancelledError, InputError } from "../errors.js";
 import type { Box, Face } from "../face/types.js";
@@ -24,9 +24,11 @@ import {
   type FitTransform, type FrameBucket, type ImageHeader,
 } from "../media/image.js";
 import type { JobContext, RawImage } from "../media/types.js";
+import type { Synthesizer } from "../speech/index.js";
 import type { Storage } from "../storage/types.js";
 import type { Engine, EngineJob } from "./engine.js";
 import type { FaceDetector } from "./face-detector.js";
+import type { RunRequest } from "./types.js";
 
 /** The subset of a pino logger the pipeline uses (server-side logs; job logs go to ctx.log). */
 export interface PipelineLogger {
@@ -60,6 +62,8 @@ export interface StepEnv {
   limits: PipelineLimits;
   /** Replaces the http(s) download (SSRF-hardened fetcher). */
   httpFetch?: HttpFetcher;
+  /** The text-to-speech synthesizer (loaded on first use). */
+  speech: () => Promise<Synthesizer>;
 }
 
 /** One job's scope: its temp dir and context (whose signal also fires when a sibling step fails). */
@@ -70,6 +74,9 @@ export interface JobScope {
   /** Behind ctx.signal: aborting it stops the job's other steps (allOrAbort does, when one step fails). */
   controller: AbortController;
 }
+
+/** Runs one request of a given endpoint kind inside its job scope (temp dir and context ready). */
+export type KindRunner = (env: StepEnv, job: JobScope, request: RunRequest) => Promise<VideoOutput>;
 
 /** Runs fn with a fresh temp dir that is removed afterwards, whatever happens. */
 export async function withJobDir<T>(tmpRoot: string, fn: (dir: string) => Promise<T>): Promise<T> {
@@ -151,11 +158,12 @@ function faceWeight(f: Face): number {
 }
 
 /**
- * Checks, decodes and fits the picture, and finds the faces in the frame. `priorityBoxes` (source pixels, e.g. the
- * multi endpoints' person boxes) are kept in the crop before detected faces.
+ * Checks, decodes and fits the picture, and finds the faces in the frame. The crop keeps the key faces inside it
+ * first (then, where it can, every other face): `priorityBoxes` (source pixels, e.g. the multi endpoints' person
+ * boxes) when given, else the `keepLargest` largest detected faces (default 1: the weightiest face).
  */
 export async function prepareImage(env: StepEnv, job: JobScope, file: string, field: string, resolution: Resolution,
-  priorityBoxes: readonly Box[] = []): Promise<PreparedImage> {
+  priorityBoxes: readonly Box[] = [], options: { keepLargest?: number } = {}): Promise<PreparedImage> {
   const source = await readImageHeader(file, field, { maxPixels: env.limits.maxImagePixels });
   const bucket = chooseBucket(source.width, source.height, resolution);
   const plan = planScale(source.width, source.height, bucket);
@@ -168,8 +176,16 @@ export async function prepareImage(env: StepEnv, job: JobScope, file: string, fi
   const detected = await timed(job, "detect faces", () => env.faceDetector.detect(scaled, { signal: job.ctx.signal }), (f) => `${f.length} found`);
   detected.sort((a, b) => faceWeight(b) - faceWeight(a));
   const toScaled: FitTransform = { scale: plan.scale, offsetX: 0, offsetY: 0 };
-  const boxes = [...priorityBoxes.map((b) => mapBox(b, toScaled)), ...detected.map((f) => f.box)];
-  const { offsetX, offsetY } = planCropOffset(scaled.width, scaled.height, bucket.width, bucket.height, boxes);
+  const keep = priorityBoxes.length > 0
+    ? priorityBoxes.map((b) => mapBox(b, toScaled))
+    : (options.keepLargest ?? 1) <= 1
+      ? detected.slice(0, 1).map((f) => f.box)
+      : [...detected].sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height).slice(0, options.keepLargest).map((f) => f.box);
+  const planCrop = (boxes: Box[]) => planCropOffset(scaled.width, scaled.height, bucket.width, bucket.height, boxes);
+  let { offsetX, offsetY } = planCrop([...keep, ...detected.map((f) => f.box)]);
+  // Every face at once did not fit and the planner kept only the first: keep all the key faces instead.
+  const inside = (b: Box) => b.x >= offsetX && b.y >= offsetY && b.x + b.width <= offsetX + bucket.width && b.y + b.height <= offsetY + bucket.height;
+  if (keep.length > 1 && !keep.every(inside)) ({ offsetX, offsetY } = planCrop(keep));
   const image = await cropImage(scaled, offsetX, offsetY, bucket.width, bucket.height);
 
   const shift: FitTransform = { scale: 1, offsetX, offsetY };

@@ -230,7 +230,7 @@ describe("createPipelineRunner: single-audio", () => {
 
   it("refuses endpoint kinds that are not built yet, clearly", async () => {
     const run = createPipelineRunner({ config, storage, logger: memoryLogger(), engine: new StillEngine(), limits: { tmpRoot } });
-    for (const id of ["fal-ai/ai-avatar/multi", "fal-ai/ai-avatar/single-text", "fal-ai/ai-avatar/multi-text", "fal-ai/infinitalk/video-to-video"]) {
+    for (const id of ["fal-ai/infinitalk/video-to-video"]) {
       const endpoint = findEndpoint(id) as EndpointDef;
       await assert.rejects(run({ requestId: "u", endpoint, input: {} }, recordingContext()), (e: unknown) =>
         e instanceof UnsupportedKindError && e.message === `${id} (${endpoint.kind}) is not available on this server yet`);
