@@ -13,14 +13,35 @@
 import { Command, Option } from "commander";
 import { pino, type Logger } from "pino";
 import { loadConfig, type Config } from "../config.js";
-import { createPipelineRunner } from "../pipeline/index.js";
+import type { FastifyPluginAsync } from "fastify";
+import { authenticate } from "../api/auth.js";
+import { playgroundRequestOf, registerPlayground } from "../web/plugin.js";
+import { lazyFaceDetector, previewFaces, productionRunner } from "./runner.js";
 import { startWorker } from "../queue/worker.js";
 import { createStorage } from "../storage/index.js";
 import { runGenerate, type GenerateFlags } from "./generate.js";
-import { startServe, type RunnerFactory } from "./serve.js";
+import { startServe, type RunnerFactory, type ServeServices } from "./serve.js";
 import { openKeys, openQueue } from "./services.js";
 
-export const pipelineRunner: RunnerFactory = ({ config, storage, logger }) => createPipelineRunner({ config, storage, logger });
+/** The real pipeline (face analyzer loaded on first use, classical engine). */
+export const pipelineRunner: RunnerFactory = productionRunner();
+
+/** The playground page and its routes, on the server's own stores. */
+export function playgroundPlugins(faces = lazyFaceDetector()) {
+  return ({ config, queue, storage, keys }: ServeServices): FastifyPluginAsync[] => [
+    async (app) => registerPlayground(app, {
+      detectFaces: previewFaces({ config, storage, faces }),
+      listRequests: async (owner) => (await queue.listByOwner(owner, 100)).map(playgroundRequestOf),
+      ownerOf: (request) => {
+        try {
+          return authenticate(request, { keys, allowLoopbackWithoutKey: config.allowLoopbackWithoutKey }).owner;
+        } catch {
+          return undefined;
+        }
+      },
+    }),
+  ];
+}
 
 interface CommonFlags {
   dataDir?: string;
@@ -55,7 +76,10 @@ function onShutdown(close: () => Promise<void>, logger: Logger): void {
   process.once("SIGTERM", () => stop("SIGTERM"));
 }
 
-export function buildProgram(createRunner: RunnerFactory = pipelineRunner): Command {
+export function buildProgram(runnerFactory?: RunnerFactory): Command {
+  // One face detector per process, shared by the renders and the playground's preview.
+  const faces = lazyFaceDetector();
+  const createRunner = runnerFactory ?? productionRunner(faces);
   const program = new Command("mouthpiece")
     .description("Self-hosted talking-avatar videos with fal.ai-compatible endpoints")
     .option("--data-dir <dir>", "data directory (default: MOUTHPIECE_DATA_DIR or ./data)")
@@ -69,7 +93,7 @@ export function buildProgram(createRunner: RunnerFactory = pipelineRunner): Comm
     .option("--no-worker", "do not run renders in this process")
     .action(async (flags: { port?: string; host?: string; worker: boolean }) => {
       const { config, logger } = setup({ ...program.opts<CommonFlags>(), ...flags });
-      const server = await startServe({ config, logger, worker: flags.worker, createRunner });
+      const server = await startServe({ config, logger, worker: flags.worker, createRunner, plugins: playgroundPlugins(faces) });
       onShutdown(() => server.close(), logger);
     });
 

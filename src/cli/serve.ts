@@ -27,7 +27,16 @@ export interface ServeOptions {
   /** Run the worker in this process (default true; needs config.workerConcurrency > 0). */
   worker?: boolean;
   createRunner: RunnerFactory;
-  plugins?: FastifyPluginAsync[];
+  /** Extra Fastify plugins (the playground), or a function that builds them from the server's services. */
+  plugins?: FastifyPluginAsync[] | ((services: ServeServices) => FastifyPluginAsync[]);
+}
+
+/** What plugins may use: the stores this server opened. */
+export interface ServeServices {
+  config: Config;
+  queue: JobQueue;
+  storage: KeyedStorage;
+  keys: KeyStore;
 }
 
 export interface RunningServer {
@@ -61,7 +70,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
   const queue = openQueue(config);
   const keys = openKeys(config);
   const storage = createStorage(config);
-  const app = await buildServer({ config, queue, storage, keys, logger, plugins: options.plugins });
+  const plugins = typeof options.plugins === "function" ? options.plugins({ config, queue, storage, keys }) : options.plugins;
+  const app = await buildServer({ config, queue, storage, keys, logger, plugins });
   let worker: Worker | undefined;
   try {
     await app.listen({ host: config.host, port: config.port });

@@ -1,0 +1,70 @@
+/**
+ * The production wiring of the pipeline: the real face analyzer (loaded once per process, on first use)
+ * and the classical engine. The CLI's commands use `pipelineRunner`; tests may pass another RunnerFactory.
+ *
+ * @example
+ *   const services = createEngineServices();
+ *   const run = pipelineRunner({ config, storage, logger }); // JobRunner
+ */
+import { createFaceAnalyzer, type FaceAnalyzer } from "../face/index.js";
+import type { Config } from "../config.js";
+import { DEFAULT_FETCH_TIMEOUT_MS, fetchInput } from "../media/fetch.js";
+import { decodeImage, readImageHeader, MAX_INPUT_PIXELS } from "../media/image.js";
+import type { RawImage } from "../media/types.js";
+import { createPipelineRunner, type FaceDetector } from "../pipeline/index.js";
+import { ClassicalEngine } from "../render/engine.js";
+import type { Storage } from "../storage/types.js";
+import type { DetectedFaces } from "../web/plugin.js";
+import type { RunnerFactory } from "./serve.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+/** A face detector that loads the models on first use, once, and shares them between jobs. */
+export function lazyFaceDetector(): FaceDetector & { analyzer(): Promise<FaceAnalyzer> } {
+  let loading: Promise<FaceAnalyzer> | undefined;
+  const analyzer = () => (loading ??= createFaceAnalyzer());
+  return {
+    analyzer,
+    async detect(image: RawImage, options?: { signal?: AbortSignal }) {
+      return (await analyzer()).detect(image, options);
+    },
+  };
+}
+
+/** The real pipeline with one shared face detector (the playground's preview uses the same models). */
+export function productionRunner(faceDetector: FaceDetector = lazyFaceDetector()): RunnerFactory {
+  return ({ config, storage, logger }) =>
+    createPipelineRunner({ config, storage, logger, engine: new ClassicalEngine(), faceDetector });
+}
+
+/** Largest side the playground's face preview decodes at: boxes are scaled back to source pixels. */
+const PREVIEW_SIDE = 1280;
+
+/** Face boxes of an image URL in its own pixels, for the playground's preview (person 1, person 2, ...). */
+export function previewFaces(deps: { config: Config; storage: Storage; faces: FaceDetector }) {
+  return async (imageUrl: string, signal?: AbortSignal): Promise<DetectedFaces> => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "mouthpiece-preview-"));
+    try {
+      const file = await fetchInput(imageUrl, {
+        field: "image_url", dir, maxBytes: deps.config.bodyLimit, timeoutMs: DEFAULT_FETCH_TIMEOUT_MS, storage: deps.storage, signal,
+      });
+      const header = await readImageHeader(file.path, "image_url", { maxPixels: MAX_INPUT_PIXELS });
+      const scale = Math.min(1, PREVIEW_SIDE / Math.max(header.width, header.height));
+      const width = Math.max(1, Math.round(header.width * scale));
+      const height = Math.max(1, Math.round(header.height * scale));
+      const image = await decodeImage(file.path, "image_url", { resizeTo: { width, height } });
+      const faces = await deps.faces.detect(image, { signal });
+      return {
+        width: header.width,
+        height: header.height,
+        faces: faces.map((f) => ({
+          box: [f.box.x / scale, f.box.y / scale, f.box.width / scale, f.box.height / scale].map((v) => Math.round(v)) as
+            [number, number, number, number],
+        })),
+      };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+}
