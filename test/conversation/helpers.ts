@@ -159,7 +159,7 @@ export async function mouthOpeningsPerFace(judge: Judge, video: string, boxes: B
     });
   }
   const out: number[][] = [];
-  for (const c of crops) out.push(await judge.mouthOpenings(c, { redetectEvery: 25 }));
+  for (const c of crops) out.push(await judge.mouthOpenings(c, { redetectEvery: 55 }));
   return out;
 }
 
