@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from "fastif
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { Job, JobQueue } from "../queue/types.js";
+import type { Synthesizer } from "../speech/index.js";
 import type { KeyedStorage } from "../storage/types.js";
 import type { UploadSessions } from "../storage/uploads.js";
 import type { KeyVerifier } from "./keys.js";
@@ -23,9 +24,11 @@ export interface ServerDeps {
   sseKeepAliveMs?: number;
   /** Extra routes (e.g. the playground page), registered before the API's catch-all routes. */
   plugins?: FastifyPluginAsync[];
+  /** The process's one speech synthesizer, for GET /voices samples (default: the voice routes make their own). */
+  speech?: Synthesizer;
 }
 
-export interface ServerContext extends Required<Omit<ServerDeps, "plugins">> {
+export interface ServerContext extends Required<Omit<ServerDeps, "plugins" | "speech">> {
   app: FastifyInstance;
   /** Closers of open long-lived answers (SSE streams, waiting sync requests), run when the app closes. */
   openStreams: Set<() => void>;

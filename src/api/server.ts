@@ -19,6 +19,7 @@ import { registerProxyRoutes, rewriteProxyUrl } from "./routes/proxy.js";
 import { registerQueueRoutes } from "./routes/queue.js";
 import { registerRunRoutes } from "./routes/run.js";
 import { registerStorageRoutes } from "./routes/storage.js";
+import { registerVoiceRoutes } from "./routes/voices.js";
 import { requestBase } from "./urls.js";
 
 export type { ServerDeps } from "./context.js";
@@ -78,6 +79,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerFileRoutes(app, ctx);
   registerProxyRoutes(app);
   registerStorageRoutes(app, ctx);
+  registerVoiceRoutes(app, { config, speech: deps.speech });
 
   // Everything else needs a key.
   await app.register(async (secured) => {

@@ -16,7 +16,7 @@ import { loadConfig, type Config } from "../config.js";
 import type { FastifyPluginAsync } from "fastify";
 import { authenticate } from "../api/auth.js";
 import { playgroundRequestOf, registerPlayground } from "../web/plugin.js";
-import { lazyFaceDetector, previewFaces, productionRunner } from "./runner.js";
+import { lazyFaceDetector, previewFaces, productionRunner, sharedSpeech } from "./runner.js";
 import { startWorker } from "../queue/worker.js";
 import { createStorage } from "../storage/index.js";
 import { runGenerate, type GenerateFlags } from "./generate.js";
@@ -77,9 +77,11 @@ function onShutdown(close: () => Promise<void>, logger: Logger): void {
 }
 
 export function buildProgram(runnerFactory?: RunnerFactory): Command {
-  // One face detector per process, shared by the renders and the playground's preview.
+  // One face detector and one speech synthesizer per process, shared by the renders, the playground's preview
+  // and GET /voices; both load on first use.
   const faces = lazyFaceDetector();
-  const createRunner = runnerFactory ?? productionRunner(faces);
+  const speech = sharedSpeech();
+  const createRunner = runnerFactory ?? productionRunner(faces, speech);
   const program = new Command("mouthpiece")
     .description("Self-hosted talking-avatar videos with fal.ai-compatible endpoints")
     .option("--data-dir <dir>", "data directory (default: MOUTHPIECE_DATA_DIR or ./data)")
@@ -93,8 +95,11 @@ export function buildProgram(runnerFactory?: RunnerFactory): Command {
     .option("--no-worker", "do not run renders in this process")
     .action(async (flags: { port?: string; host?: string; worker: boolean }) => {
       const { config, logger } = setup({ ...program.opts<CommonFlags>(), ...flags });
-      const server = await startServe({ config, logger, worker: flags.worker, createRunner, plugins: playgroundPlugins(faces) });
-      onShutdown(() => server.close(), logger);
+      const server = await startServe({ config, logger, worker: flags.worker, createRunner, plugins: playgroundPlugins(faces), speech: speech.get(config, logger) });
+      onShutdown(async () => {
+        await server.close();
+        await speech.close();
+      }, logger);
     });
 
   program
@@ -113,6 +118,7 @@ export function buildProgram(runnerFactory?: RunnerFactory): Command {
       onShutdown(async () => {
         await worker.stop();
         await queue.close();
+        await speech.close();
       }, logger);
     });
 
@@ -137,7 +143,7 @@ export function buildProgram(runnerFactory?: RunnerFactory): Command {
     .option("-o, --out <file>", "output MP4 (default ./local-<time>.mp4)")
     .action(async (endpointId: string, flags: GenerateFlags) => {
       const { config, logger } = setup({ ...program.opts<CommonFlags>(), logLevel: "warn" });
-      const { output, file } = await runGenerate({ config, logger, createRunner, endpointId, flags });
+      const { output, file } = await runGenerate({ config, logger, createRunner, endpointId, flags }).finally(() => speech.close());
       process.stdout.write(`${JSON.stringify({ ...output, file }, null, 2)}\n`);
     });
 

@@ -1,10 +1,14 @@
 /**
- * The production wiring of the pipeline: the real face analyzer (loaded once per process, on first use)
- * and the classical engine. The CLI's commands use `pipelineRunner`; tests may pass another RunnerFactory.
+ * The production wiring of the pipeline: the real face analyzer and the speech synthesizer (each ONE per
+ * process, loaded on first use) and the classical engine. The CLI's commands use `productionRunner`; tests may
+ * pass another RunnerFactory.
  *
  * @example
- *   const services = createEngineServices();
- *   const run = pipelineRunner({ config, storage, logger }); // JobRunner
+ *   const faces = lazyFaceDetector();
+ *   const speech = sharedSpeech();
+ *   const createRunner = productionRunner(faces, speech);
+ *   const server = await startServe({ config, logger, createRunner, speech: speech.get(config, logger) });
+ *   // at shutdown: await server.close(); await speech.close();
  */
 import { createFaceAnalyzer, type FaceAnalyzer } from "../face/index.js";
 import type { Config } from "../config.js";
@@ -13,6 +17,7 @@ import { decodeImage, readImageHeader, MAX_INPUT_PIXELS } from "../media/image.j
 import type { RawImage } from "../media/types.js";
 import { createPipelineRunner, type FaceDetector } from "../pipeline/index.js";
 import { ClassicalEngine } from "../render/engine.js";
+import { createLazySynthesizer, type Synthesizer } from "../speech/index.js";
 import type { Storage } from "../storage/types.js";
 import type { DetectedFaces } from "../web/plugin.js";
 import type { RunnerFactory } from "./serve.js";
@@ -32,10 +37,44 @@ export function lazyFaceDetector(): FaceDetector & { analyzer(): Promise<FaceAna
   };
 }
 
-/** The real pipeline with one shared face detector (the playground's preview uses the same models). */
-export function productionRunner(faceDetector: FaceDetector = lazyFaceDetector()): RunnerFactory {
+interface SpeechLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** The process's one speech synthesizer: made by the first get() (from that config), loaded on first use. */
+export interface SharedSpeech {
+  /** The synthesizer (the same object on every call; the first call's config decides ElevenLabs or offline). */
+  get(config: Pick<Config, "elevenLabsApiKey" | "elevenLabsBaseUrl">, logger?: SpeechLogger): Synthesizer;
+  /** Releases it (Flite's WASM instance and temporary folder); call once at shutdown. */
+  close(): Promise<void>;
+}
+
+export function sharedSpeech(): SharedSpeech {
+  let synth: Synthesizer | undefined;
+  return {
+    get(config, logger) {
+      synth ??= createLazySynthesizer({
+        elevenLabsApiKey: config.elevenLabsApiKey,
+        elevenLabsBaseUrl: config.elevenLabsBaseUrl,
+        log: logger ? (message, level) => logger[level === "error" ? "error" : level === "warn" ? "warn" : "info"]({}, message) : undefined,
+      });
+      return synth;
+    },
+    async close() {
+      await synth?.close();
+    },
+  };
+}
+
+/**
+ * The real pipeline with the process's shared face detector (the playground's preview uses the same models) and
+ * shared speech synthesizer (GET /voices uses the same one). Closing the synthesizer is the caller's job.
+ */
+export function productionRunner(faceDetector: FaceDetector = lazyFaceDetector(), speech: SharedSpeech = sharedSpeech()): RunnerFactory {
   return ({ config, storage, logger }) =>
-    createPipelineRunner({ config, storage, logger, engine: new ClassicalEngine(), faceDetector });
+    createPipelineRunner({ config, storage, logger, engine: new ClassicalEngine(), faceDetector, speech: speech.get(config, logger) });
 }
 
 /** Largest side the playground's face preview decodes at: boxes are scaled back to source pixels. */

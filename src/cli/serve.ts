@@ -15,6 +15,7 @@ import type { JobRunner } from "../pipeline/types.js";
 import type { JobQueue } from "../queue/types.js";
 import { startWorker, type Worker } from "../queue/worker.js";
 import { createStorage } from "../storage/index.js";
+import type { Synthesizer } from "../speech/index.js";
 import type { KeyedStorage, Storage } from "../storage/types.js";
 import type { KeyStore } from "../api/keys.js";
 import { openKeys, openQueue } from "./services.js";
@@ -29,6 +30,8 @@ export interface ServeOptions {
   createRunner: RunnerFactory;
   /** Extra Fastify plugins (the playground), or a function that builds them from the server's services. */
   plugins?: FastifyPluginAsync[] | ((services: ServeServices) => FastifyPluginAsync[]);
+  /** The process's shared speech synthesizer, for GET /voices (the caller closes it). */
+  speech?: Synthesizer;
 }
 
 /** What plugins may use: the stores this server opened. */
@@ -71,7 +74,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
   const keys = openKeys(config);
   const storage = createStorage(config);
   const plugins = typeof options.plugins === "function" ? options.plugins({ config, queue, storage, keys }) : options.plugins;
-  const app = await buildServer({ config, queue, storage, keys, logger, plugins });
+  const app = await buildServer({ config, queue, storage, keys, logger, plugins, speech: options.speech });
   let worker: Worker | undefined;
   try {
     await app.listen({ host: config.host, port: config.port });

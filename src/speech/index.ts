@@ -10,6 +10,8 @@
  *   const { pcm, phonemes, words } = await synth.speak({ text: "Hello!", voice: "Sarah", signal });
  *   const wav = await synth.sample("Roger"); // a short WAV for GET /voices
  *   await synth.close();
+ *
+ *   const shared = createLazySynthesizer(config); // loads Flite on the first speak() or sample(), not before
  */
 import { VOICES, type VoiceName } from "../api/endpoints.js";
 import type { Config } from "../config.js";
@@ -98,6 +100,36 @@ export async function createSpeechSynthesizer(options: SpeechOptions = {}): Prom
       return cached;
     },
     close: () => flite.close(),
+  };
+}
+
+/**
+ * A synthesizer that loads on first use (the first speak() or sample()), so a process can make its one shared
+ * synthesizer at start-up without paying for Flite's load until a text request or a voice sample needs it.
+ * close() releases it if it was loaded; a later call loads it again.
+ */
+export function createLazySynthesizer(options: SpeechOptions = {}): Synthesizer {
+  let loading: Promise<Synthesizer> | undefined;
+  const load = (): Promise<Synthesizer> => {
+    if (!loading) {
+      const attempt = createSpeechSynthesizer(options);
+      attempt.catch(() => {
+        if (loading === attempt) loading = undefined;
+      });
+      loading = attempt;
+    }
+    return loading;
+  };
+  return {
+    provider: options.elevenLabsApiKey ? "elevenlabs" : "flite",
+    voices: listVoices(),
+    speak: async (request) => (await load()).speak(request),
+    sample: async (voice) => (await load()).sample(voice),
+    async close() {
+      const loaded = loading;
+      loading = undefined;
+      if (loaded) await (await loaded.catch(() => undefined))?.close();
+    },
   };
 }
 
