@@ -17,6 +17,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { authenticate } from "../api/auth.js";
 import { playgroundRequestOf, registerPlayground } from "../web/plugin.js";
 import { lazyFaceDetector, previewFaces, productionRunner, sharedSpeech } from "./runner.js";
+import { loadSigningKey } from "../api/signing-key.js";
 import { startWorker } from "../queue/worker.js";
 import { createStorage } from "../storage/index.js";
 import { runGenerate, type GenerateFlags } from "./generate.js";
@@ -113,7 +114,11 @@ export function buildProgram(runnerFactory?: RunnerFactory): Command {
       if (config.workerConcurrency < 1) throw new Error("MOUTHPIECE_WORKERS is 0: nothing to run.");
       const queue = openQueue(config);
       const storage = createStorage(config);
-      const worker = startWorker({ queue, runner: createRunner({ config, storage, logger }), concurrency: config.workerConcurrency, logger });
+      const signingKey = (await loadSigningKey(config.dataDir)).privateKey;
+      const worker = startWorker({
+        queue, runner: createRunner({ config, storage, logger }), concurrency: config.workerConcurrency, logger,
+        webhooks: { sender: { signingKey, allowPrivateUrls: config.allowPrivateUrls } },
+      });
       logger.info({ dataDir: config.dataDir, workers: config.workerConcurrency }, "worker started (embedded SQLite queue: same host and data dir as the server)");
       onShutdown(async () => {
         await worker.stop();

@@ -13,6 +13,7 @@ import { buildServer } from "../api/server.js";
 import type { Config } from "../config.js";
 import type { JobRunner } from "../pipeline/types.js";
 import type { JobQueue } from "../queue/types.js";
+import { loadSigningKey } from "../api/signing-key.js";
 import { startWorker, type Worker } from "../queue/worker.js";
 import { createStorage } from "../storage/index.js";
 import type { Synthesizer } from "../speech/index.js";
@@ -80,7 +81,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
     await app.listen({ host: config.host, port: config.port });
     if (options.worker !== false && config.workerConcurrency > 0) {
       const runner = options.createRunner({ config, storage, logger });
-      worker = startWorker({ queue, runner, concurrency: config.workerConcurrency, logger });
+      const signingKey = (await loadSigningKey(config.dataDir)).privateKey;
+      worker = startWorker({ queue, runner, concurrency: config.workerConcurrency, logger, webhooks: { sender: { signingKey, allowPrivateUrls: config.allowPrivateUrls } } });
     } else {
       logger.warn("no worker in this process: queued requests wait for a `mouthpiece worker` on the same data dir");
     }

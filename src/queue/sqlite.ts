@@ -17,7 +17,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { workerIsDead } from "./identity.js";
-import type { CancelResult, Heartbeat, Job, JobFailure, JobLog, JobQueue, LogLevel, SubmitRequest } from "./types.js";
+import type { CancelResult, Heartbeat, Job, JobFailure, JobLog, JobQueue, LogLevel, SubmitRequest, WebhookAttempt } from "./types.js";
 
 export interface SqliteQueueOptions {
   /** The database file (created with its folder when missing). ":memory:" for a throwaway queue. */
@@ -51,6 +51,9 @@ interface Row {
   inference_time: number | null;
   log_count: number;
   webhook_state: string | null;
+  webhook_attempts: number;
+  webhook_next_at: number | null;
+  webhook_error: string | null;
   version: number;
 }
 
@@ -78,6 +81,9 @@ CREATE TABLE IF NOT EXISTS jobs (
   inference_time REAL,
   log_count INTEGER NOT NULL DEFAULT 0,
   webhook_state TEXT,
+  webhook_attempts INTEGER NOT NULL DEFAULT 0,
+  webhook_next_at INTEGER,
+  webhook_error TEXT,
   version INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, seq);
@@ -91,6 +97,19 @@ CREATE TABLE IF NOT EXISTS job_logs (
   PRIMARY KEY (job_id, n)
 );
 `;
+
+/** Brings a database made by an older version up to this schema (columns added since). */
+function migrate(db: Database.Database): void {
+  const columns = new Set((db.prepare(`PRAGMA table_info(jobs)`).all() as { name: string }[]).map((c) => c.name));
+  if (!columns.has("webhook_attempts")) {
+    db.exec(`ALTER TABLE jobs ADD COLUMN webhook_attempts INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE jobs ADD COLUMN webhook_next_at INTEGER;
+             ALTER TABLE jobs ADD COLUMN webhook_error TEXT;
+             UPDATE jobs SET webhook_next_at = finished_at
+               WHERE status = 'COMPLETED' AND webhook_url IS NOT NULL AND webhook_state IS NULL;`);
+  }
+  db.exec(`CREATE INDEX IF NOT EXISTS jobs_webhooks_due ON jobs(webhook_next_at) WHERE webhook_state IS NULL AND webhook_next_at IS NOT NULL`);
+}
 
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
 
@@ -114,6 +133,9 @@ function toJob(row: Row): Job {
     progress: row.progress_total === null ? undefined : { done: row.progress_done ?? 0, total: row.progress_total },
     logCount: row.log_count,
     webhookState: (row.webhook_state ?? undefined) as Job["webhookState"],
+    webhookAttempts: row.webhook_attempts,
+    webhookNextAttemptAt: row.webhook_state === null ? iso(row.webhook_next_at) : undefined,
+    webhookError: row.webhook_error ?? undefined,
   };
 }
 
@@ -137,6 +159,7 @@ export class SqliteJobQueue implements JobQueue {
     db.pragma("synchronous = NORMAL");
     db.pragma("busy_timeout = 5000");
     db.exec(SCHEMA);
+    migrate(db);
     return new SqliteJobQueue(db, options);
   }
 
@@ -329,15 +352,31 @@ export class SqliteJobQueue implements JobQueue {
     return () => this.events.off("claimable", listener);
   }
 
-  async pendingWebhooks(): Promise<Job[]> {
-    const rows = this.db
-      .prepare(`SELECT * FROM jobs WHERE status = 'COMPLETED' AND webhook_url IS NOT NULL AND webhook_state IS NULL ORDER BY seq`)
-      .all() as Row[];
+  async claimDueWebhooks(now: number, options: { limit?: number; leaseMs?: number } = {}): Promise<Job[]> {
+    const limit = options.limit ?? 20;
+    const leaseMs = options.leaseMs ?? 60_000;
+    const rows = this.db.transaction(() => {
+      const due = this.db
+        .prepare(
+          `SELECT * FROM jobs WHERE webhook_state IS NULL AND webhook_next_at IS NOT NULL AND webhook_next_at <= ?
+             AND status = 'COMPLETED' ORDER BY webhook_next_at, seq LIMIT ?`,
+        )
+        .all(now, limit) as Row[];
+      const push = this.db.prepare(`UPDATE jobs SET webhook_next_at = ? WHERE id = ?`);
+      for (const row of due) push.run(now + leaseMs, row.id);
+      return due;
+    }).immediate();
     return rows.map(toJob);
   }
 
-  async setWebhookState(id: string, state: "sent" | "failed"): Promise<void> {
-    this.db.prepare(`UPDATE jobs SET webhook_state = ? WHERE id = ?`).run(state, id);
+  async recordWebhookAttempt(id: string, attempt: WebhookAttempt): Promise<void> {
+    const state = attempt.ok ? "sent" : attempt.nextAttemptAt === undefined ? "failed" : null;
+    this.db
+      .prepare(
+        `UPDATE jobs SET webhook_attempts = webhook_attempts + 1, webhook_state = ?, webhook_next_at = ?, webhook_error = ?
+           WHERE id = ? AND webhook_url IS NOT NULL AND webhook_state IS NULL`,
+      )
+      .run(state, state === null ? attempt.nextAttemptAt! : null, attempt.ok ? null : (attempt.error ?? "delivery failed"), id);
   }
 
   async close(): Promise<void> {
@@ -361,12 +400,14 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   private finishRow(id: string, outcome: string, result: string | null, failure: JobFailure | null, inferenceTime: number | null): void {
+    const now = Date.now();
     this.db
       .prepare(
         `UPDATE jobs SET status = 'COMPLETED', outcome = ?, result = ?, failure = ?, inference_time = ?, finished_at = ?,
-           worker_id = NULL, lease_until = NULL, version = version + 1 WHERE id = ?`,
+           worker_id = NULL, lease_until = NULL, webhook_next_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE ? END,
+           version = version + 1 WHERE id = ?`,
       )
-      .run(outcome, result, failure === null ? null : JSON.stringify(failure), inferenceTime, Date.now(), id);
+      .run(outcome, result, failure === null ? null : JSON.stringify(failure), inferenceTime, now, now, id);
   }
 
   /** Adds a log line inside the caller's transaction; false when the job does not exist. */

@@ -58,8 +58,26 @@ export interface Job {
   progress?: { done: number; total: number };
   /** How many log lines the job has. */
   logCount: number;
-  /** "sent" or "failed" once the completion webhook was attempted. */
+  /**
+   * The completion webhook (jobs with a webhookUrl): undefined while a delivery is still to be made,
+   * "sent" once the receiver answered 2xx, "failed" once every retry failed.
+   */
   webhookState?: "sent" | "failed";
+  /** Delivery attempts made so far (0 until the first). */
+  webhookAttempts: number;
+  /** When the next delivery attempt is due (ISO 8601); set only while a delivery is pending. */
+  webhookNextAttemptAt?: string;
+  /** Why the last attempt failed, e.g. "receiver answered 503". */
+  webhookError?: string;
+}
+
+/** The outcome of one webhook delivery attempt (see JobQueue.recordWebhookAttempt). */
+export interface WebhookAttempt {
+  ok: boolean;
+  /** Failed attempts only: when to try again (epoch ms). Omitted: give up (webhookState "failed"). */
+  nextAttemptAt?: number;
+  /** Failed attempts only: a one-line reason, kept as webhookError. */
+  error?: string;
 }
 
 export interface SubmitRequest {
@@ -115,8 +133,22 @@ export interface JobQueue {
   recover(options?: { maxAttempts?: number }): Promise<number>;
   /** Calls `listener` when a job becomes claimable (to wake idle workers). */
   onClaimable(listener: () => void): () => void;
-  /** Completed jobs with a webhook URL whose webhook was never attempted (e.g. a crash right after). */
-  pendingWebhooks(): Promise<Job[]>;
-  setWebhookState(id: string, state: "sent" | "failed"): Promise<void>;
+
+  // ---- webhook deliveries (persisted: a restart drops none) ----
+  /**
+   * Claims the webhook deliveries that are due at `now` (epoch ms), oldest due first, at most `limit`
+   * (default 20). A job's delivery becomes due the moment it is COMPLETED (any outcome: OK, ERROR,
+   * CANCELLED, or failed by recover) if it has a webhookUrl; it stays pending until recordWebhookAttempt
+   * says it was sent or given up. Claiming pushes each claimed delivery's next attempt to now + leaseMs
+   * (default 60 s), so a second poller (another process) does not send it at the same time, and a
+   * sender that dies mid-delivery leaves it due again once the lease runs out.
+   */
+  claimDueWebhooks(now: number, options?: { limit?: number; leaseMs?: number }): Promise<Job[]>;
+  /**
+   * Records one delivery attempt: counts it (webhookAttempts + 1); ok -> webhookState "sent" (never due
+   * again); failed with nextAttemptAt -> due again at that time, error kept in webhookError; failed
+   * without nextAttemptAt -> webhookState "failed" (never due again). Unknown ids are ignored.
+   */
+  recordWebhookAttempt(id: string, attempt: WebhookAttempt): Promise<void>;
   close(): Promise<void>;
 }

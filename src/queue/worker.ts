@@ -18,7 +18,7 @@ import type { JobRunner } from "../pipeline/types.js";
 import { workerId as makeWorkerId } from "./identity.js";
 import { cancelledFailure } from "./sqlite.js";
 import type { Job, JobQueue, LogLevel } from "./types.js";
-import { deliverWebhook } from "./webhook.js";
+import { startWebhookDispatcher, type WebhookDispatcherOptions, type WebhookDispatcher } from "./webhook.js";
 
 export interface WorkerOptions {
   queue: JobQueue;
@@ -37,8 +37,11 @@ export interface WorkerOptions {
   maxAttempts?: number;
   /** How long stop() waits for aborted runs to return. Default 10 s. */
   stopTimeoutMs?: number;
-  /** For webhooks (tests). */
-  fetch?: typeof fetch;
+  /**
+   * Completion webhooks: how to sign and send them (the signing key, allowPrivateUrls, retry delays).
+   * Without it this worker sends none (another process may; deliveries wait in the queue).
+   */
+  webhooks?: Omit<WebhookDispatcherOptions, "queue" | "logger">;
 }
 
 export interface Worker {
@@ -86,12 +89,7 @@ export function startWorker(options: WorkerOptions): Worker {
     }
   };
 
-  async function sendWebhook(id: string): Promise<void> {
-    const job = await queue.get(id);
-    if (!job?.webhookUrl) return;
-    const ok = await deliverWebhook(job, { fetch: options.fetch, logger });
-    await queue.setWebhookState(id, ok ? "sent" : "failed");
-  }
+  let webhooks: WebhookDispatcher | undefined;
 
   async function runJob(job: Job, slotId: string): Promise<void> {
     const log = logger.child({ requestId: job.id, endpoint: job.endpointId });
@@ -175,7 +173,7 @@ export function startWorker(options: WorkerOptions): Worker {
       finished = await queue.complete(job.id, slotId, result, seconds);
       log.info({ seconds }, "request completed");
     }
-    if (finished) await sendWebhook(job.id);
+    if (finished && job.webhookUrl) webhooks?.kick();
   }
 
   async function slot(index: number): Promise<void> {
@@ -206,7 +204,7 @@ export function startWorker(options: WorkerOptions): Worker {
   recoverTimer.unref();
   const slots = (async () => {
     await recover();
-    for (const job of await queue.pendingWebhooks().catch(() => [] as Job[])) await sendWebhook(job.id).catch(() => undefined);
+    if (options.webhooks && !stopped) webhooks = startWebhookDispatcher({ ...options.webhooks, queue, logger });
     await Promise.all(Array.from({ length: Math.max(0, options.concurrency) }, (_, i) => slot(i)));
   })();
 
@@ -224,6 +222,7 @@ export function startWorker(options: WorkerOptions): Worker {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([slots, new Promise<void>((r) => (timer = setTimeout(r, options.stopTimeoutMs ?? 10_000)))]);
       clearTimeout(timer);
+      await webhooks?.stop();
     },
   };
 }

@@ -195,17 +195,120 @@ export function runQueueContract(name: string, factory: QueueFactory): void {
       await queue.close();
     });
 
-    it("tracks webhooks still to send", async () => {
+    // ---- Webhook deliveries. What an implementation must do:
+    // * A job with a webhookUrl has a pending delivery from the moment it is COMPLETED, whatever the
+    //   outcome (OK, ERROR, CANCELLED while queued or running, failed by recover): due at once.
+    //   Jobs without a webhookUrl, and jobs not yet COMPLETED, never have one.
+    // * claimDueWebhooks(now, {limit, leaseMs}) returns pending deliveries whose next attempt time is
+    //   <= now, oldest due first, at most limit, and atomically pushes each one's next attempt time to
+    //   now + leaseMs (default 60 s): a second claim at the same time returns none of them; once the lease
+    //   has run out (the sender died) they are due again.
+    // * recordWebhookAttempt(id, {ok, nextAttemptAt?, error?}) counts the attempt (webhookAttempts);
+    //   ok -> webhookState "sent"; failed with nextAttemptAt -> pending, due at nextAttemptAt, error in
+    //   webhookError, webhookNextAttemptAt set; failed without nextAttemptAt -> webhookState "failed".
+    //   "sent"/"failed" deliveries are never due again; further records for them are ignored.
+    // * All of it is persisted: a reopened store (a restart) still has every pending delivery.
+    const withHook = (q: JobQueue, input: Record<string, unknown> = {}) =>
+      q.submit({ endpointId: "fal-ai/ai-avatar", owner: "local", input, webhookUrl: "http://127.0.0.1:9/hook" });
+
+    it("webhooks: a delivery is due once a job with a webhook URL completes, whatever the outcome", async () => {
       const { queue } = await factory.make();
-      const a = await queue.submit({ endpointId: "fal-ai/ai-avatar", owner: "local", input: {}, webhookUrl: "http://127.0.0.1:9/hook" });
-      await submit(queue);
+      const ok = await withHook(queue);
+      const err = await withHook(queue);
+      await submit(queue); // no webhook
+      const cancelled = await withHook(queue);
+      assert.deepEqual(await queue.claimDueWebhooks(Date.now() + 1000), [], "nothing completed yet");
+      assert.equal(ok.webhookAttempts, 0);
+      await queue.claim("w1");
+      await queue.claim("w1");
+      const plain = await queue.claim("w1");
+      assert.deepEqual(await queue.claimDueWebhooks(Date.now() + 1000), [], "running jobs have no delivery");
+      await queue.complete(ok.id, "w1", { ok: 1 }, 1);
+      await queue.fail(err.id, "w1", { status: 422, body: { detail: "bad" }, message: "bad" });
+      await queue.complete(plain!.id, "w1", { ok: 1 }, 1);
+      await queue.cancel(cancelled.id);
+      const due = await queue.claimDueWebhooks(Date.now() + 1000);
+      assert.deepEqual(due.map((j) => j.id).sort(), [ok.id, err.id, cancelled.id].sort());
+      const okJob = due.find((j) => j.id === ok.id)!;
+      assert.equal(okJob.status, "COMPLETED");
+      assert.equal(okJob.outcome, "OK");
+      assert.deepEqual(okJob.result, { ok: 1 });
+      assert.equal(okJob.webhookUrl, "http://127.0.0.1:9/hook");
+      assert.equal(okJob.webhookState, undefined);
+      await queue.close();
+    });
+
+    it("webhooks: claiming leases a delivery (no double send) and respects limit and due time", async () => {
+      const { queue } = await factory.make();
+      const a = await withHook(queue);
+      const b = await withHook(queue);
+      await queue.claim("w1");
+      await queue.complete(a.id, "w1", {}, 1);
+      await queue.claim("w1");
+      await queue.complete(b.id, "w1", {}, 1);
+      const t = Date.now() + 5;
+      const first = await queue.claimDueWebhooks(t, { limit: 1, leaseMs: 1000 });
+      assert.deepEqual(first.map((j) => j.id), [a.id], "oldest first, at most limit");
+      const second = await queue.claimDueWebhooks(t, { leaseMs: 1000 });
+      assert.deepEqual(second.map((j) => j.id), [b.id], "a claimed delivery is not handed out again");
+      assert.deepEqual(await queue.claimDueWebhooks(t + 999, { leaseMs: 1000 }), []);
+      const again = await queue.claimDueWebhooks(t + 1000, { leaseMs: 1000 });
+      assert.deepEqual(again.map((j) => j.id).sort(), [a.id, b.id].sort(), "due again when the lease ran out");
+      await queue.close();
+    });
+
+    it("webhooks: records attempts: sent, retried later, given up", async () => {
+      const { queue } = await factory.make();
+      const [a, b, c] = [await withHook(queue), await withHook(queue), await withHook(queue)];
+      for (const j of [a, b, c]) {
+        await queue.claim("w1");
+        await queue.complete(j.id, "w1", {}, 1);
+      }
+      const t = Date.now() + 5;
+      assert.equal((await queue.claimDueWebhooks(t)).length, 3);
+      await queue.recordWebhookAttempt(a.id, { ok: true });
+      await queue.recordWebhookAttempt(b.id, { ok: false, nextAttemptAt: t + 15_000, error: "receiver answered 503" });
+      await queue.recordWebhookAttempt(c.id, { ok: false, error: "connection refused" });
+      const [ja, jb, jc] = [await queue.get(a.id), await queue.get(b.id), await queue.get(c.id)];
+      assert.equal(ja?.webhookState, "sent");
+      assert.equal(ja?.webhookAttempts, 1);
+      assert.equal(ja?.webhookNextAttemptAt, undefined);
+      assert.equal(jb?.webhookState, undefined);
+      assert.equal(jb?.webhookAttempts, 1);
+      assert.equal(jb?.webhookError, "receiver answered 503");
+      assert.equal(jb?.webhookNextAttemptAt, new Date(t + 15_000).toISOString());
+      assert.equal(jc?.webhookState, "failed");
+      assert.equal(jc?.webhookError, "connection refused");
+      assert.deepEqual(await queue.claimDueWebhooks(t + 14_999), [], "not due before its retry time");
+      const retry = await queue.claimDueWebhooks(t + 15_000);
+      assert.deepEqual(retry.map((j) => j.id), [b.id], "sent and given-up deliveries are never due again");
+      await queue.recordWebhookAttempt(b.id, { ok: true });
+      const jb2 = await queue.get(b.id);
+      assert.equal(jb2?.webhookState, "sent");
+      assert.equal(jb2?.webhookAttempts, 2);
+      await queue.recordWebhookAttempt(a.id, { ok: false, error: "late" });
+      assert.equal((await queue.get(a.id))?.webhookState, "sent", "records after the end are ignored");
+      assert.deepEqual(await queue.claimDueWebhooks(t + 10_000_000), []);
+      await queue.close();
+    });
+
+    it("webhooks: a restart drops no pending delivery", async (t) => {
+      const { queue, reopen } = await factory.make();
+      if (!reopen) return t.skip("no reopen for this implementation");
+      const a = await withHook(queue);
+      const b = await withHook(queue);
       await queue.claim("w1");
       await queue.complete(a.id, "w1", { ok: 1 }, 1);
-      assert.deepEqual((await queue.pendingWebhooks()).map((j) => j.id), [a.id]);
-      await queue.setWebhookState(a.id, "sent");
-      assert.deepEqual(await queue.pendingWebhooks(), []);
-      assert.equal((await queue.get(a.id))?.webhookState, "sent");
+      await queue.claim("w1");
+      await queue.complete(b.id, "w1", { ok: 2 }, 1);
+      const now = Date.now() + 5;
+      await queue.claimDueWebhooks(now, { limit: 1, leaseMs: 60_000 }); // a: claimed, then the process dies
       await queue.close();
+      const q2 = await reopen();
+      assert.deepEqual((await q2.claimDueWebhooks(now)).map((j) => j.id), [b.id]);
+      const later = await q2.claimDueWebhooks(now + 60_000);
+      assert.deepEqual(later.map((j) => j.id).sort(), [a.id, b.id].sort());
+      await q2.close();
     });
   });
 }

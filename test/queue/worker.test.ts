@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -169,7 +170,8 @@ describe("worker", () => {
       if (input.fail) throw InputError.field("audio_url", "Audio could not be decoded; send WAV, MP3 or M4A.");
       return OUTPUT;
     };
-    const worker = startWorker({ queue, runner, concurrency: 1, logger });
+    const { privateKey: signingKey } = generateKeyPairSync("ed25519");
+    const worker = startWorker({ queue, runner, concurrency: 1, logger, webhooks: { sender: { signingKey, allowPrivateUrls: true } } });
     const ok = await submit(queue, {}, hook);
     const bad = await submit(queue, { fail: true }, hook);
     await submit(queue, {}); // no webhook
