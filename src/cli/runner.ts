@@ -87,6 +87,7 @@ export function previewFaces(deps: { config: Config; storage: Storage; faces: Fa
     try {
       const file = await fetchInput(imageUrl, {
         field: "image_url", dir, maxBytes: deps.config.bodyLimit, timeoutMs: DEFAULT_FETCH_TIMEOUT_MS, storage: deps.storage, signal,
+        allowPrivateUrls: deps.config.allowPrivateUrls,
       });
       const header = await readImageHeader(file.path, "image_url", { maxPixels: MAX_INPUT_PIXELS });
       const scale = Math.min(1, PREVIEW_SIDE / Math.max(header.width, header.height));

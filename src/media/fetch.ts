@@ -2,7 +2,8 @@
  * Resolves a request's file input (a URL string) to bytes on disk in the job's temp dir:
  *   - this server's own file URLs, read from storage directly (never over HTTP),
  *   - base64 or percent-encoded `data:` URIs (size-capped before decoding),
- *   - http(s) URLs, through ONE replaceable function (`httpFetchToFile`; SSRF hardening swaps it),
+ *   - http(s) URLs, through ONE replaceable function (default: the SSRF-safe fetcher of safe-fetch.ts, which
+ *     refuses private, loopback and link-local hosts unless `allowPrivateUrls`),
  *   - local paths / file:// URLs only when the caller allows them (the CLI), never for HTTP requests.
  * Every failure is an InputError naming the field, with what went wrong and what to do.
  *
@@ -19,6 +20,7 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { CancelledError, InputError } from "../errors.js";
 import type { Storage } from "../storage/types.js";
+import { createSafeHttpFetcher } from "./safe-fetch.js";
 
 export interface FetchedFile {
   path: string;
@@ -56,8 +58,10 @@ export interface FetchOptions {
   timeoutMs: number;
   /** This server's storage: URLs it recognises are read from it directly. */
   storage?: Pick<Storage, "keyFromUrl" | "read">;
-  /** Replaces the http(s) download (SSRF-hardened fetcher, tests). Default: httpFetchToFile. */
+  /** Replaces the http(s) download. Default: createSafeHttpFetcher({ allowPrivate: allowPrivateUrls }). */
   httpFetch?: HttpFetcher;
+  /** Fetch from private, loopback and link-local hosts too (config.allowPrivateUrls). Default false. */
+  allowPrivateUrls?: boolean;
   /** Accept local paths and file:// URLs (for the CLI only). Default false. */
   allowLocalFiles?: boolean;
   signal?: AbortSignal;
@@ -112,7 +116,7 @@ export function decodeDataUri(uri: string, maxBytes: number): DataUri {
   const estimate = isBase64 ? Math.floor((payload.length * 3) / 4) : payload.length;
   if (estimate > maxBytes + 3) {
     throw new FetchFailure(`the data URI holds about ${mb(estimate)}, over the ${mb(maxBytes)} limit`,
-      "upload the file (POST /rest/storage/upload) and pass its URL instead");
+      "upload the file (fal.storage.upload: POST /storage/upload/initiate, then PUT the bytes) and pass the URL it returns instead");
   }
   let bytes: Buffer;
   if (isBase64) {
@@ -154,49 +158,10 @@ function byteCap(maxBytes: number, what: string): Transform & { bytes: number } 
 }
 
 /**
- * The http(s) download: Node's fetch, redirects followed, a deadline over the whole body, a byte cap checked on
- * Content-Length and while streaming. The one function to replace for SSRF hardening.
+ * The default http(s) download: SSRF-safe (src/media/safe-fetch.ts), private addresses refused, redirects
+ * re-checked, a deadline over the whole body, a byte cap checked on Content-Length and while streaming.
  */
-export const httpFetchToFile: HttpFetcher = async (url, dest, { maxBytes, timeoutMs, signal }) => {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  const failed = (err: unknown): never => {
-    if (signal?.aborted) throw new CancelledError();
-    if (timeout.aborted) {
-      throw new FetchFailure(`the download did not finish within ${Math.round(timeoutMs / 1000)} s`,
-        "use a faster host or upload the file to this server");
-    }
-    if (err instanceof FetchFailure) throw err;
-    const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-    const detail = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
-    throw new FetchFailure(`the request failed (${detail})`, "check that the URL is public and reachable");
-  };
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: combined, redirect: "follow", headers: { accept: "*/*" } });
-  } catch (err) {
-    return failed(err);
-  }
-  if (!response.ok || !response.body) {
-    await response.body?.cancel().catch(() => {});
-    throw new FetchFailure(`the server answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`,
-      "check that the URL is correct and publicly readable");
-  }
-  const declared = Number(response.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body.cancel().catch(() => {});
-    throw new FetchFailure(`the file is ${mb(declared)}, over the ${mb(maxBytes)} limit`, "send a smaller file");
-  }
-  const cap = byteCap(maxBytes, "the file");
-  try {
-    await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), cap,
-      createWriteStream(dest), { signal: combined });
-  } catch (err) {
-    return failed(err);
-  }
-  if (cap.bytes === 0) throw new FetchFailure("the server sent an empty file", "check the URL");
-  return { size: cap.bytes, contentType: response.headers.get("content-type") ?? undefined };
-};
+export const httpFetchToFile: HttpFetcher = (url, dest, options) => createSafeHttpFetcher({ allowPrivate: false })(url, dest, options);
 
 /** Resolves one file input to a file on disk; see the module comment. Throws InputError or CancelledError. */
 export async function fetchInput(url: string, options: FetchOptions): Promise<FetchedFile> {
@@ -254,7 +219,7 @@ export async function fetchInput(url: string, options: FetchOptions): Promise<Fe
       throw new FetchFailure(`the scheme ${parsed.protocol} is not supported`, "send an http(s) URL or a data: URI");
     }
     const dest = path.join(dir, `${field}${guessExtension(trimmed)}`);
-    const fetcher = options.httpFetch ?? httpFetchToFile;
+    const fetcher = options.httpFetch ?? createSafeHttpFetcher({ allowPrivate: options.allowPrivateUrls ?? false });
     const got = await fetcher(parsed, dest, { maxBytes, timeoutMs: options.timeoutMs, signal });
     return { path: dest, size: got.size, contentType: got.contentType, source: "http" };
   } catch (err) {

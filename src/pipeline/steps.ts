@@ -136,6 +136,7 @@ export function fetchFile(env: StepEnv, job: JobScope, url: string, field: strin
     timeoutMs: env.limits.fetchTimeoutMs,
     storage: env.storage,
     httpFetch: env.httpFetch,
+    allowPrivateUrls: env.config.allowPrivateUrls,
     allowLocalFiles: env.limits.allowLocalFiles,
     signal: job.ctx.signal,
   }), (f) => `${f.source}, ${f.size} bytes`);

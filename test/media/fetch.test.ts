@@ -55,7 +55,8 @@ after(async () => {
   await cleanup();
 });
 
-const opts = (over: Partial<FetchOptions> = {}): FetchOptions => ({ field: "image_url", dir, maxBytes: 1000, timeoutMs: 2000, ...over });
+// The test servers listen on 127.0.0.1: allowed explicitly (test/hardening checks the refusals).
+const opts = (over: Partial<FetchOptions> = {}): FetchOptions => ({ field: "image_url", dir, maxBytes: 1000, timeoutMs: 2000, allowPrivateUrls: true, ...over });
 
 function inputError(field: string, pattern: RegExp) {
   return (e: unknown) => {
