@@ -42,6 +42,21 @@ export interface SafeFetchPolicy {
   resolve?: (hostname: string) => Promise<ResolvedAddress[]>;
   /** Alias of resolve (kept for callers that name it so). */
   lookup?: (hostname: string) => Promise<ResolvedAddress[]>;
+  /** Exact addresses admitted whatever their class (one trusted media host), e.g. ["10.1.2.3"]. */
+  allowAddresses?: readonly string[];
+}
+
+/** addressRefusal under a policy (its allowPrivate and allowAddresses). */
+export function policyRefusal(ip: string, policy: SafeFetchPolicy): string | undefined {
+  if (policy.allowAddresses?.length) {
+    try {
+      const normal = ipaddr.process(ip.replace(/^\[|\]$/g, "")).toString();
+      if (policy.allowAddresses.some((a) => ipaddr.process(a).toString() === normal)) return undefined;
+    } catch {
+      // falls through to the class check, which refuses what does not parse
+    }
+  }
+  return addressRefusal(ip, policy.allowPrivate);
 }
 
 /** A request refused because of where it would connect. */
@@ -108,7 +123,7 @@ function guardedLookup(policy: SafeFetchPolicy) {
           return;
         }
         for (const a of wanted) {
-          const why = addressRefusal(a.address, policy.allowPrivate);
+          const why = policyRefusal(a.address, policy);
           if (why) {
             callback(new UnsafeAddressError(hostname, a.address, why), "", 0);
             return;
@@ -146,7 +161,7 @@ export function checkUrl(url: URL, policy: SafeFetchPolicy): void {
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new FetchFailure(`the scheme ${url.protocol} is not supported`, "send an http(s) URL");
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (net.isIP(host)) {
-    const why = addressRefusal(host, policy.allowPrivate);
+    const why = policyRefusal(host, policy);
     if (why) throw new UnsafeAddressError(host, host, why);
   }
 }
