@@ -4,7 +4,7 @@
  * ES modules and CSS from src/web/public, no build step) and three small JSON routes the page needs:
  *
  *   GET  /api/playground/config    -> {fps, routes, endpoints: [{id, title, kind, family, fileFields, schema}]}
- *   POST /api/playground/faces     {image_url} -> {width, height, faces: [{box: [x, y, w, h]}]}
+ *   POST /api/playground/faces     {image_url} -> {width, height, faces: [{box: [x, y, w, h], person: 1 | 2 | null, largest}]}
  *   GET  /api/playground/requests  ?limit=50 -> {requests: PlaygroundRequest[]} (the caller's own, newest first)
  *
  * Everything else the page does goes through the public fal-compatible API (storage upload, queue submit,
@@ -26,12 +26,47 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ENDPOINTS, FPS, findEndpoint, type VideoOutput } from "../api/endpoints.js";
 import { AuthError, InputError, NotFoundError } from "../errors.js";
+import type { Face } from "../face/types.js";
+import { bindPeople } from "../pipeline/conversation.js";
 
 /** What face detection reports for the preview: sizes and boxes in pixels of the source image. */
 export interface DetectedFaces {
   width: number;
   height: number;
   faces: { box: [x: number, y: number, width: number, height: number] }[];
+}
+
+/** One face as the preview shows it, left to right. */
+export interface PreviewFace {
+  box: [x: number, y: number, width: number, height: number];
+  /**
+   * Who this face is in a conversation (…/multi, …/multi-text), by the pipeline's own rule (bindPeople): the two
+   * largest faces, person 1 the left one, person 2 the right one; a lone face is person 1 (it speaks both
+   * tracks); any other face is null (it stays still).
+   */
+  person: 1 | 2 | null;
+  /** The largest face: the one that speaks on single-person endpoints. */
+  largest: boolean;
+}
+
+/** Numbers faces as the pipeline binds them (see PreviewFace), sorted left to right. Pure. */
+export function previewPeople(boxes: readonly DetectedFaces["faces"][number]["box"][]): PreviewFace[] {
+  const sorted = [...boxes].sort((a, b) => a[0] + a[2] / 2 - (b[0] + b[2] / 2));
+  if (sorted.length === 0) return [];
+  // bindPeople reads only the boxes.
+  const faces: Face[] = sorted.map(([x, y, width, height]) => ({
+    box: { x, y, width, height }, score: 1, mesh: new Float32Array(0), pose: { yaw: 0, pitch: 0, roll: 0 },
+  }));
+  const people = bindPeople(faces, {});
+  let largest = 0;
+  sorted.forEach((b, i) => {
+    if (b[2] * b[3] > sorted[largest][2] * sorted[largest][3]) largest = i;
+  });
+  return sorted.map((box, i) => ({
+    box: [...box],
+    person: i === people.person1 ? 1 : i === people.person2 ? 2 : null,
+    largest: i === largest,
+  }));
 }
 
 /** One past request as the history panel shows it. */
@@ -296,10 +331,8 @@ export async function webPlugin(app: FastifyInstance, deps: PlaygroundDeps): Pro
     return {
       width: found.width,
       height: found.height,
-      // Numbered from the left, as the page labels them (person 1, person 2, …).
-      faces: found.faces
-        .map((f) => ({ box: f.box.map((v) => Math.round(v * 10) / 10) }))
-        .sort((a, b) => a.box[0] + a.box[2] / 2 - (b.box[0] + b.box[2] / 2)),
+      // Left to right, with who speaks by the pipeline's rule (person 1, person 2).
+      faces: previewPeople(found.faces.map((f) => f.box.map((v) => Math.round(v * 10) / 10) as PreviewFace["box"])),
     };
   });
 

@@ -1,8 +1,9 @@
 /**
  * The playground in a real browser (Debian's chromium through playwright-core) against the real server:
  * buildServer (via startServe) with the SQLite queue, the worker, storage uploads, the fal proxy route, the
- * test runner from test/support (a real MP4 made by ffmpeg, progress logged as "rendered N/M frames") and
- * the real face analyzer for the preview.
+ * test runner from test/support (a real MP4 made by ffmpeg, progress logged as "rendered N/M frames"), the
+ * CLI's own playground wiring (playgroundPlugins: face preview through previewFaces with the real face analyzer,
+ * history from the queue) and the process's shared speech synthesizer behind GET /voices.
  *
  * The whole flow on fal-ai/ai-avatar — upload a picture and audio, submit, watch progress, the video plays
  * with a length of num_frames / 25 s — plus labels, keyboard-only use, cancel, field errors, history, a
@@ -21,11 +22,12 @@ import Fastify, { type FastifyInstance } from "fastify";
 import pino from "pino";
 import sharp from "sharp";
 import { chromium, type Browser, type FileChooser, type Page } from "playwright-core";
+import { playgroundPlugins } from "../../src/cli/main.js";
+import { sharedSpeech } from "../../src/cli/runner.js";
 import { startServe, type RunningServer } from "../../src/cli/serve.js";
 import { loadConfig } from "../../src/config.js";
 import { createFaceAnalyzer, type FaceAnalyzer } from "../../src/face/index.js";
-import type { Job } from "../../src/queue/types.js";
-import { playgroundRequestOf, registerPlayground, type DetectedFaces } from "../../src/web/plugin.js";
+import { registerPlayground, type DetectedFaces, type PreviewFace } from "../../src/web/plugin.js";
 import { createTestRunner } from "../support/test-runner.js";
 
 const run = promisify(execFile);
@@ -45,9 +47,11 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
   let analyzer: FaceAnalyzer;
   let tmp: string;
   let speech: string;
-  /** Requests the pages submitted (the queue has no list-by-owner yet; the lead wires that). */
+  const voices = sharedSpeech();
+  /** Requests the pages submitted. */
   const submitted = new Set<string>();
 
+  /** For the bare app of the last test: faces of an uploaded file. */
   async function detectFaces(imageUrl: string): Promise<DetectedFaces> {
     const key = server.storage.keyFromUrl(imageUrl);
     if (!key) throw Object.assign(new Error("This test detects faces only in uploaded files"), { statusCode: 422 });
@@ -74,16 +78,8 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
       logger: pino({ level: "silent" }),
       // 40 ms a frame: 50 frames take 2 s, long enough to watch the progress bar move.
       createRunner: ({ storage }) => createTestRunner({ storage, msPerFrame: 40 }),
-      plugins: [
-        (app) =>
-          registerPlayground(app, {
-            detectFaces,
-            async listRequests(owner) {
-              const jobs = await Promise.all([...submitted].map((id) => server.queue.get(id)));
-              return jobs.filter((j): j is Job => j !== undefined && j.owner === owner).map(playgroundRequestOf);
-            },
-          }),
-      ],
+      plugins: playgroundPlugins({ detect: (image, options) => analyzer.detect(image, options), analyzer: async () => analyzer }),
+      speech: voices.get(config),
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
@@ -91,6 +87,7 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
   after(async () => {
     await browser?.close();
     await server?.close();
+    await voices.close();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
@@ -111,6 +108,37 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
     return page;
   }
   const jsErrors = (page: Page) => (page as Page & { jsErrors: string[] }).jsErrors;
+  /** Controls of the form without a label (label element, aria-label or aria-labelledby, a button's text). */
+  const unlabelled = (page: Page): Promise<string[]> =>
+    page.locator("form.endpoint-form").evaluate((form) =>
+      [...form.querySelectorAll("input, select, textarea, button")]
+        .filter((el) => {
+          const e = el as HTMLInputElement;
+          const byLabel = e.labels && [...e.labels].some((l) => l.textContent?.trim());
+          const byAria = e.getAttribute("aria-label")?.trim() || e.getAttribute("aria-labelledby");
+          const byText = e.tagName === "BUTTON" && e.textContent?.trim();
+          return !(byLabel || byAria || byText);
+        })
+        .map((el) => el.outerHTML.slice(0, 120)),
+    );
+  /** The next face preview the page asks the server for. */
+  const facesOf = async (page: Page): Promise<PreviewFace[]> => {
+    const res = await page.waitForResponse((r) => new URL(r.url()).pathname === "/api/playground/faces", { timeout: 60_000 });
+    return ((await res.json()) as { faces: PreviewFace[] }).faces;
+  };
+  /**
+   * The tags the preview must show, from the boxes alone (faces come left to right): two-person endpoints name the
+   * two largest "person 1" (left) and "person 2" (right); single-person ones name the largest "speaks"; others are
+   * "other face k" from the left.
+   */
+  const expectedTags = (faces: PreviewFace[], twoPeople: boolean): string[] => {
+    const area = (f: PreviewFace) => f.box[2] * f.box[3];
+    const bySize = faces.map((_, i) => i).sort((a, b) => area(faces[b]) - area(faces[a]));
+    const speakers = bySize.slice(0, twoPeople ? 2 : 1).sort((a, b) => a - b);
+    let other = 0;
+    return faces.map((_, i) =>
+      speakers.includes(i) ? (twoPeople ? `person ${speakers.indexOf(i) + 1}` : "speaks") : `other face ${++other}`);
+  };
   const latestJob = async () => (await server.queue.get([...submitted].at(-1)!))!;
   /** URLs of the first run's uploads, reused by later tests. */
   let uploaded: { image_url: string; audio_url: string };
@@ -130,29 +158,33 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
     await page.context().close();
   });
 
+  it("labels every control of every endpoint's form, advanced ones included", async () => {
+    const page = await newPage();
+    const ids = (await (await fetch(`${server.url}/api/playground/config`)).json() as { endpoints: { id: string }[] }).endpoints.map((e) => e.id);
+    assert.equal(ids.length, 7);
+    for (const id of ids) {
+      await page.goto(`${server.url}/playground/${id}`);
+      await page.locator("form.endpoint-form").waitFor();
+      const count = await page.locator("form.endpoint-form").locator("input, select, textarea, button").count();
+      assert.ok(count >= 5, `${id}: ${count} controls`);
+      assert.deepEqual(await unlabelled(page), [], id);
+    }
+    assert.deepEqual(jsErrors(page), []);
+    await page.context().close();
+  });
+
   it("runs fal-ai/ai-avatar: upload, submit, progress, a video of num_frames / 25 s", async () => {
     const page = await newPage();
     await page.goto(`${server.url}/playground/fal-ai/ai-avatar`);
     await page.locator("form.endpoint-form").waitFor();
 
-    // Every control of the form has a label (label element, aria-label or aria-labelledby).
-    const unlabelled = await page.locator("form.endpoint-form").evaluate((form) =>
-      [...form.querySelectorAll("input, select, textarea, button")]
-        .filter((el) => {
-          const e = el as HTMLInputElement;
-          const byLabel = e.labels && [...e.labels].some((l) => l.textContent?.trim());
-          const byAria = e.getAttribute("aria-label")?.trim() || e.getAttribute("aria-labelledby");
-          const byText = e.tagName === "BUTTON" && e.textContent?.trim();
-          return !(byLabel || byAria || byText);
-        })
-        .map((el) => el.outerHTML.slice(0, 120)),
-    );
-    assert.deepEqual(unlabelled, []);
+    assert.deepEqual(await unlabelled(page), []);
 
     // The slider says what the frames mean in seconds.
     await page.getByLabel("Length (frames), exact value").fill("50");
     assert.equal(await page.locator("output.frames").textContent(), "50 frames = 2.0 s at 25 fps");
 
+    const facesFound = facesOf(page);
     await page.locator("#in-image_url-file").setInputFiles(PHOTO);
     await page.locator("#in-audio_url-file").setInputFiles(speech);
     await page.waitForFunction(() => (document.getElementById("in-image_url") as HTMLInputElement).value.includes("/files/"));
@@ -165,12 +197,14 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
     const stored = await fetch(uploaded.image_url);
     assert.equal(stored.status, 200);
     assert.deepEqual(Buffer.from(await stored.arrayBuffer()), await readFile(PHOTO));
-    // The three faces of the photo outlined and numbered from the left.
+    // The three faces of the photo outlined: on a single-person endpoint the largest speaks, the others stay still.
+    const found = await facesFound;
     await page.locator(".preview .face").nth(2).waitFor({ timeout: 30_000 });
-    assert.deepEqual(await page.locator(".preview .face .tag").allTextContents(), ["person 1", "person 2", "person 3"]);
+    assert.equal(found.length, 3);
+    assert.deepEqual(await page.locator(".preview .face .tag").allTextContents(), expectedTags(found, false));
     const lefts = await page.locator(".preview .face").evaluateAll((els) => els.map((e) => parseFloat((e as HTMLElement).style.left)));
-    assert.ok(lefts[0] < lefts[1] && lefts[1] < lefts[2], `faces not numbered from the left: ${lefts}`);
-    assert.match((await page.locator(".preview figcaption").textContent()) ?? "", /^3 faces found \(1920×1367\)/);
+    assert.ok(lefts[0] < lefts[1] && lefts[1] < lefts[2], `faces not listed from the left: ${lefts}`);
+    assert.match((await page.locator(".preview figcaption").textContent()) ?? "", /^3 faces found \(1920×1367\): the largest one speaks/);
     await page.locator("#field-audio_url audio").waitFor();
     // The code follows the form: the uploaded URLs and the frames are in the snippet.
     const js = (await page.locator("pre.code").textContent()) ?? "";
@@ -198,7 +232,7 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
       }, null, { timeout: 2000 })
       .catch(() => undefined);
     assert.match((await page.locator(".frames-count").textContent()) ?? "", /^\d+ \/ 50 frames$/);
-    assert.match((await page.locator("pre.logs").textContent()) ?? "", /rendered \d+\/50 frames/);
+    assert.match((await page.locator(`pre.logs[aria-label="Logs"]`).textContent()) ?? "", /rendered \d+\/50 frames/);
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(ARTIFACTS, "progress.png"), fullPage: true });
 
@@ -234,7 +268,14 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
     assert.equal(job.input.num_frames, 50);
     assert.equal(job.outcome, "OK");
     await page.locator(`.history-item[data-request-id="${job.id}"]`).waitFor();
-    assert.equal(await page.locator(`.history-item[data-request-id="${job.id}"] .badge`).textContent(), "completed");
+    const item = page.locator(`.history-item[data-request-id="${job.id}"]`);
+    assert.equal(await item.locator(".badge").textContent(), "completed");
+    // With its inputs and its result.
+    const inputs = JSON.parse((await item.locator("details.inputs pre").textContent()) ?? "{}") as Record<string, unknown>;
+    assert.equal(inputs.num_frames, 50);
+    assert.equal(inputs.image_url, uploaded.image_url);
+    assert.equal(inputs.audio_url, uploaded.audio_url);
+    assert.equal(await item.getByRole("link", { name: "Download" }).getAttribute("href"), src);
     await page.locator("#result-video").evaluate((v: HTMLVideoElement) => v.pause());
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(ARTIFACTS, "result.png"), fullPage: true });
@@ -336,14 +377,22 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
       dt.items.add(new File([data], "dropped.jpg", { type: "image/jpeg" }));
       return dt;
     }, bytes);
+    const facesFound = facesOf(page);
     await page.dispatchEvent("#field-image_url", "drop", { dataTransfer });
     await page.waitForFunction(() => /\/files\/.+\/dropped\.jpg$/.test((document.getElementById("in-image_url") as HTMLInputElement).value));
     await page.locator(".preview .face").nth(2).waitFor({ timeout: 30_000 });
-    await page.getByLabel("Who speaks track 2").selectOption({ label: "person 1 (leftmost)" });
+    // Numbered by the pipeline's rule: the two largest faces, person 1 on the left, person 2 on the right.
+    const found = await facesFound;
+    const tags = expectedTags(found, true);
+    assert.deepEqual(await page.locator(".preview .face .tag").allTextContents(), tags);
+    assert.deepEqual(tags.filter((t) => t.startsWith("person")), ["person 1", "person 2"]);
+    assert.match((await page.locator(".preview figcaption").textContent()) ?? "", /person 1 \(left\) and person 2 \(right\) are the two largest; the others stay still/);
+    // The track pickers offer the faces by the same names; person 1's box goes into the request as it is.
+    await page.getByLabel("Who speaks track 2").selectOption({ label: "person 1" });
     const code = (await page.locator("pre.code").textContent()) ?? "";
     const box = /"person2_box": \[([\d., ]+)\]/.exec(code);
     assert.ok(box, "person2_box is not in the snippet");
-    assert.ok(Number(box[1].split(",")[0]) < 600, `person 1 is the leftmost face, got x=${box[1]}`);
+    assert.deepEqual(box[1].split(",").map(Number), found[tags.indexOf("person 1")].box);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
     await page.evaluate(() => window.scrollTo(0, 0));
@@ -380,17 +429,33 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
     assert.match(node.stdout, /rendered \d+\/41 frames/);
   });
 
-  it("plays each voice's sample, and says so when the server has none", async () => {
-    // The voice routes belong to the speech stage; a bare app with and without them stands in here.
-    const bare = async (withSamples: boolean): Promise<FastifyInstance> => {
+  it("plays each voice's sample from GET /voices, and says so when the server has none", async () => {
+    const page = await newPage();
+    await page.goto(`${server.url}/playground/fal-ai/ai-avatar/single-text`);
+    await page.getByLabel("Voice", { exact: true }).selectOption("Roger");
+    const sample = page.waitForResponse((r) => new URL(r.url()).pathname === "/voices/Roger/sample.wav" && r.request().method() === "GET", { timeout: 30_000 });
+    await page.getByRole("button", { name: "Play a sample of the chosen voice" }).click();
+    const res = await sample;
+    assert.equal(res.status(), 200);
+    assert.equal(res.headers()["content-type"], "audio/wav");
+    await page.waitForFunction(() => document.querySelector("#field-voice button")?.textContent === "■ Stop");
+    // The browser decodes it: a few seconds of Roger introducing himself.
+    const duration = await page.locator("#field-voice audio").evaluate(
+      (a: HTMLAudioElement) =>
+        new Promise<number>((resolve, reject) => {
+          if (a.readyState >= 1) resolve(a.duration);
+          a.addEventListener("loadedmetadata", () => resolve(a.duration));
+          a.addEventListener("error", () => reject(new Error(`audio error ${a.error?.code}`)));
+        }),
+    );
+    assert.ok(duration > 1.5 && duration < 8, `sample lasts ${duration} s`);
+    assert.deepEqual(jsErrors(page), []);
+    await page.context().close();
+
+    // A server without the voice routes: the button is disabled and says why.
+    const bare = async (): Promise<FastifyInstance> => {
       const app = Fastify();
       await registerPlayground(app, { detectFaces, listRequests: async () => [] });
-      if (withSamples) {
-        const wav = path.join(tmp, "voice.wav");
-        await run(ffmpegInstaller.path, ["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=330:duration=0.6", wav]);
-        const bytes = await readFile(wav);
-        app.get("/voices/:name/sample.wav", async (_req, reply) => reply.header("content-type", "audio/wav").send(bytes));
-      }
       await app.listen({ host: "127.0.0.1", port: 0 });
       return app;
     };
@@ -398,20 +463,7 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
       const a = app.server.address() as { port: number };
       return `http://127.0.0.1:${a.port}`;
     };
-
-    const withVoices = await bare(true);
-    try {
-      const page = await newPage();
-      await page.goto(`${url(withVoices)}/playground/fal-ai/ai-avatar/single-text`);
-      await page.getByLabel("Voice", { exact: true }).selectOption("Roger");
-      await page.getByRole("button", { name: "Play a sample of the chosen voice" }).click();
-      await page.waitForFunction(() => document.querySelector("#field-voice button")?.textContent === "■ Stop");
-      assert.match((await page.locator("#field-voice audio").getAttribute("src")) ?? "", /\/voices\/Roger\/sample\.wav$/);
-      await page.context().close();
-    } finally {
-      await withVoices.close();
-    }
-    const without = await bare(false);
+    const without = await bare();
     try {
       const page = await newPage();
       await page.goto(`${url(without)}/playground/fal-ai/ai-avatar/single-text`);

@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import Fastify from "fastify";
 import { ENDPOINTS } from "../../src/api/endpoints.js";
 import { InputError } from "../../src/errors.js";
-import { DEFAULT_ROUTES, playgroundRequestOf, registerPlayground, type PlaygroundDeps, type PlaygroundRequest } from "../../src/web/plugin.js";
+import type { Face } from "../../src/face/types.js";
+import { bindPeople } from "../../src/pipeline/conversation.js";
+import { DEFAULT_ROUTES, playgroundRequestOf, previewPeople, registerPlayground, type PlaygroundDeps, type PlaygroundRequest } from "../../src/web/plugin.js";
 
 const PLAYGROUND = { "x-mouthpiece-playground": "1" };
 
@@ -101,7 +103,7 @@ describe("playground page and assets", () => {
 });
 
 describe("POST /api/playground/faces", () => {
-  it("detects faces in the image URL and numbers them from the left", async () => {
+  it("detects faces in the image URL, lists them from the left, and says who speaks", async () => {
     const calls: string[] = [];
     const app = await appWith({
       detectFaces: async (url) => {
@@ -111,9 +113,28 @@ describe("POST /api/playground/faces", () => {
     });
     const res = await app.inject({ method: "POST", url: "/api/playground/faces", headers: PLAYGROUND, payload: { image_url: "http://x/face.png" } });
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json(), { width: 640, height: 480, faces: [{ box: [100, 120.3, 70, 80] }, { box: [400, 100, 80, 90] }] });
+    assert.deepEqual(res.json(), {
+      width: 640, height: 480,
+      faces: [{ box: [100, 120.3, 70, 80], person: 1, largest: false }, { box: [400, 100, 80, 90], person: 2, largest: true }],
+    });
     assert.deepEqual(calls, ["http://x/face.png"]);
     await app.close();
+  });
+
+  it("numbers people by the pipeline's rule: the two largest faces, person 1 on the left", () => {
+    // Three faces: a small one on the far left stays still; the two large ones are the people.
+    const boxes: [number, number, number, number][] = [[500, 50, 120, 130], [10, 10, 40, 40], [200, 60, 100, 110]];
+    const preview = previewPeople(boxes);
+    assert.deepEqual(preview.map((f) => f.box[0]), [10, 200, 500], "left to right");
+    assert.deepEqual(preview.map((f) => f.person), [null, 1, 2]);
+    assert.deepEqual(preview.map((f) => f.largest), [false, false, true]);
+    // The same faces through the pipeline's bindPeople pick the same boxes as person 1 and person 2.
+    const faces: Face[] = boxes.map(([x, y, width, height]) => ({ box: { x, y, width, height }, score: 1, mesh: new Float32Array(0), pose: { yaw: 0, pitch: 0, roll: 0 } }));
+    const bound = bindPeople(faces, {});
+    assert.deepEqual([boxes[bound.person1], boxes[bound.person2]], [preview[1].box, preview[2].box]);
+    // One face speaks both tracks; none is no one.
+    assert.deepEqual(previewPeople([[5, 5, 50, 50]]), [{ box: [5, 5, 50, 50], person: 1, largest: true }]);
+    assert.deepEqual(previewPeople([]), []);
   });
 
   it("asks for a key without the playground session, and says which field is wrong", async () => {

@@ -44,6 +44,7 @@ export class EndpointForm {
     this.uploads = new Map(); // name -> Promise of a pending upload
     this.faces = null; // {width, height, faces} of the current image
     this.boxSelects = [];
+    this.twoPeople = endpoint.kind === "multi-audio" || endpoint.kind === "multi-text";
 
     const main = [];
     const advanced = [];
@@ -330,18 +331,17 @@ export class EndpointForm {
     const help = h(
       "p",
       { class: "help", id: `help-${field.name}` },
-      `Automatic: track ${n} is person ${n}, counting faces from the left. Another face can be picked once the picture shows them.`,
+      `Automatic: track ${n} is person ${n} (the two largest faces; person 1 is the left one). Another face can be picked once the picture shows them.`,
     );
     const select = h("select", { id: ids.id, name: field.name, "aria-describedby": `help-${field.name} ${describedBy}` });
     let chosen = null; // the box, kept while the face list changes
     const refresh = () => {
       const faces = this.faces?.faces ?? [];
+      const labels = faceLabels(faces, true);
       fill(
         select,
         h("option", { value: "" }, "Automatic"),
-        faces.map((f, i) =>
-          h("option", { value: String(i) }, `person ${i + 1}${faces.length > 1 && i === 0 ? " (leftmost)" : faces.length > 1 && i === faces.length - 1 ? " (rightmost)" : ""}`),
-        ),
+        faces.map((f, i) => h("option", { value: String(i) }, labels[i])),
       );
       const index = chosen ? faces.findIndex((f) => f.box.every((v, k) => Math.abs(v - chosen[k]) < 0.5)) : -1;
       if (index < 0) chosen = null;
@@ -433,7 +433,7 @@ export class EndpointForm {
         const found = await detectFaces(imageUrl);
         if (seq !== detectSeq) return;
         this.#setFaces(found);
-        drawFaces(preview, found);
+        drawFaces(preview, found, this.twoPeople);
       } catch (err) {
         if (seq !== detectSeq) return;
         this.#setFaces(null);
@@ -544,31 +544,53 @@ export class EndpointForm {
   }
 }
 
-/** Outlines and numbers the faces found in the image preview (person 1, person 2, … from the left). */
-export function drawFaces(preview, found) {
+/**
+ * What the preview calls each face (faces as /api/playground/faces lists them, left to right), by the pipeline's
+ * rule: on two-person endpoints the two largest faces are "person 1" (left) and "person 2" (right), a lone face is
+ * both; on single-person endpoints the largest face is "speaks". Any other face: "other face k", counted from the left.
+ */
+export function faceLabels(faces, twoPeople) {
+  let others = 0;
+  return faces.map((f) => {
+    if (twoPeople && f.person) return faces.length === 1 ? "person 1 and 2" : `person ${f.person}`;
+    if (!twoPeople && f.largest) return "speaks";
+    others += 1;
+    return `other face ${others}`;
+  });
+}
+
+/** Outlines and labels the faces found in the image preview (see faceLabels); other faces get a dashed outline. */
+export function drawFaces(preview, found, twoPeople = false) {
   const stage = preview.querySelector(".stage");
   const caption = preview.querySelector("figcaption");
   if (!stage) return;
   for (const old of stage.querySelectorAll(".face")) old.remove();
   const { width, height, faces } = found;
+  const labels = faceLabels(faces, twoPeople);
   faces.forEach((f, i) => {
     const [x, y, w, hgt] = f.box;
+    const speaks = twoPeople ? Boolean(f.person) : Boolean(f.largest);
     stage.append(
       h(
         "div",
         {
-          class: "face",
+          class: speaks ? "face" : "face other",
           style: `left:${(x / width) * 100}%;top:${(y / height) * 100}%;width:${(w / width) * 100}%;height:${(hgt / height) * 100}%`,
         },
-        h("span", { class: "tag" }, `person ${i + 1}`),
+        h("span", { class: "tag" }, labels[i]),
       ),
     );
   });
   if (caption) {
+    const count = `${faces.length} face${faces.length === 1 ? "" : "s"} found (${width}×${height})`;
     caption.textContent =
       faces.length === 0
         ? "No face found: the video needs a clearly visible face."
-        : `${faces.length} face${faces.length === 1 ? "" : "s"} found (${width}×${height}).`;
+        : twoPeople
+          ? faces.length === 1
+            ? `${count}: one person speaks both tracks.`
+            : `${count}: person 1 (left) and person 2 (right) are the two largest${faces.length > 2 ? "; the others stay still" : ""}.`
+          : `${count}${faces.length > 1 ? ": the largest one speaks, the others stay still" : ""}.`;
     caption.classList.toggle("warn", faces.length === 0);
   }
 }
