@@ -27,6 +27,10 @@ const ConfigSchema = z.object({
   queue: z.string().default("sqlite"),
   /** Storage backend: "local" (default, under dataDir/files) or an s3:// URL. */
   storage: z.string().default("local"),
+  /** S3 credentials (AWS_ACCESS_KEY_ID, …); unset: the AWS SDK's default chain (instance role, profile). */
+  s3AccessKeyId: z.string().optional(),
+  s3SecretAccessKey: z.string().optional(),
+  s3SessionToken: z.string().optional(),
   /** Largest request body in bytes (JSON inputs with data URIs). */
   bodyLimit: z.coerce.number().int().positive().default(64 * 1024 * 1024),
   /** Largest uploaded file in bytes. */
@@ -56,6 +60,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<z.input<ty
     ffprobePath: env.FFPROBE_PATH,
     queue: env.MOUTHPIECE_QUEUE,
     storage: env.MOUTHPIECE_STORAGE,
+    s3AccessKeyId: env.AWS_ACCESS_KEY_ID,
+    s3SecretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    s3SessionToken: env.AWS_SESSION_TOKEN,
     bodyLimit: env.MOUTHPIECE_BODY_LIMIT,
     uploadLimit: env.MOUTHPIECE_UPLOAD_LIMIT,
     allowPrivateUrls: truthy(env.MOUTHPIECE_ALLOW_PRIVATE_URLS),

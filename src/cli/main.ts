@@ -3,7 +3,7 @@
  * (loadConfig(process.env, flags)) and creates the logger; everything else gets them passed down.
  *
  *   mouthpiece serve [--port 8000] [--host 127.0.0.1] [--no-worker]   API + in-process worker
- *   mouthpiece worker                                                  workers only (same data dir)
+ *   mouthpiece worker                                                  workers only (same data dir, or Redis)
  *   mouthpiece generate <endpoint_id> [flags] -o out.mp4               one request, locally, no HTTP
  *   mouthpiece keys create [--name n] | keys list | keys revoke <id>
  *
@@ -19,10 +19,9 @@ import { playgroundRequestOf, registerPlayground } from "../web/plugin.js";
 import { lazyFaceDetector, previewFaces, productionRunner, sharedSpeech } from "./runner.js";
 import { loadSigningKey } from "../api/signing-key.js";
 import { startWorker } from "../queue/worker.js";
-import { createStorage } from "../storage/index.js";
 import { runGenerate, type GenerateFlags } from "./generate.js";
 import { startServe, type RunnerFactory, type ServeServices } from "./serve.js";
-import { openKeys, openQueue } from "./services.js";
+import { isSharedQueue, openKeys, openQueue, openStorage } from "./services.js";
 
 /** The real pipeline (face analyzer loaded on first use, classical engine). */
 export const pipelineRunner: RunnerFactory = productionRunner();
@@ -105,24 +104,27 @@ export function buildProgram(runnerFactory?: RunnerFactory): Command {
 
   program
     .command("worker")
-    .description("run only the worker (renders), on the same host and data dir as a `serve --no-worker`")
-    .option("-p, --port <port>", "the server's port, for the file URLs in results (default: PORT or 8000)")
-    .option("-H, --host <host>", "the server's bind address, for the file URLs in results (default: HOST or 127.0.0.1)")
+    .description("run only the worker (renders): on the same data dir as a `serve --no-worker` (embedded queue), or anywhere that reaches the Redis queue and the storage")
+    .option("-p, --port <port>", "the server's port, for the file URLs in results when MOUTHPIECE_PUBLIC_URL is unset (default: PORT or 8000)")
+    .option("-H, --host <host>", "the server's bind address, for the file URLs in results when MOUTHPIECE_PUBLIC_URL is unset (default: HOST or 127.0.0.1)")
     .action(async (flags: { port?: string; host?: string }) => {
       const { config, logger } = setup({ ...program.opts<CommonFlags>(), ...flags });
-      if (config.queue !== "sqlite") openQueue(config); // throws a clear message for unsupported queues
       if (config.workerConcurrency < 1) throw new Error("MOUTHPIECE_WORKERS is 0: nothing to run.");
-      const queue = openQueue(config);
-      const storage = createStorage(config);
+      const queue = await openQueue(config);
+      const storage = openStorage(config);
       const signingKey = (await loadSigningKey(config.dataDir)).privateKey;
       const worker = startWorker({
         queue, runner: createRunner({ config, storage, logger }), concurrency: config.workerConcurrency, logger,
         webhooks: { sender: { signingKey, allowPrivateUrls: config.allowPrivateUrls } },
       });
-      logger.info({ dataDir: config.dataDir, workers: config.workerConcurrency }, "worker started (embedded SQLite queue: same host and data dir as the server)");
+      logger.info(
+        { dataDir: config.dataDir, workers: config.workerConcurrency, pid: process.pid },
+        isSharedQueue(config) ? "worker started (Redis queue)" : "worker started (embedded SQLite queue: same host and data dir as the server)",
+      );
       onShutdown(async () => {
         await worker.stop();
         await queue.close();
+        storage.close?.();
         await speech.close();
       }, logger);
     });

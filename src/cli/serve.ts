@@ -1,5 +1,6 @@
 /**
- * `mouthpiece serve`: the HTTP API plus, unless disabled, the in-process worker, on one data dir.
+ * `mouthpiece serve`: the HTTP API plus, unless disabled, the in-process worker, on one data dir (embedded
+ * SQLite queue) or on a shared Redis and bucket (MOUTHPIECE_QUEUE=redis://…, MOUTHPIECE_STORAGE=s3://…).
  * startServe is also what tests use to run a real server with another runner.
  *
  * @example
@@ -15,11 +16,10 @@ import type { JobRunner } from "../pipeline/types.js";
 import type { JobQueue } from "../queue/types.js";
 import { loadSigningKey } from "../api/signing-key.js";
 import { startWorker, type Worker } from "../queue/worker.js";
-import { createStorage } from "../storage/index.js";
 import type { Synthesizer } from "../speech/index.js";
 import type { KeyedStorage, Storage } from "../storage/types.js";
 import type { KeyStore } from "../api/keys.js";
-import { openKeys, openQueue } from "./services.js";
+import { isSharedQueue, openKeys, openQueue, openStorage } from "./services.js";
 
 export type RunnerFactory = (deps: { config: Config; storage: Storage; logger: Logger }) => JobRunner;
 
@@ -71,9 +71,9 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
   let config = options.config;
   if (config.port === 0) config = Object.freeze({ ...config, port: await freePort(config.host) });
   const { logger } = options;
-  const queue = openQueue(config);
+  const queue = await openQueue(config);
   const keys = openKeys(config);
-  const storage = createStorage(config);
+  const storage = openStorage(config);
   const plugins = typeof options.plugins === "function" ? options.plugins({ config, queue, storage, keys }) : options.plugins;
   const app = await buildServer({ config, queue, storage, keys, logger, plugins, speech: options.speech });
   let worker: Worker | undefined;
@@ -84,12 +84,15 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
       const signingKey = (await loadSigningKey(config.dataDir)).privateKey;
       worker = startWorker({ queue, runner, concurrency: config.workerConcurrency, logger, webhooks: { sender: { signingKey, allowPrivateUrls: config.allowPrivateUrls } } });
     } else {
-      logger.warn("no worker in this process: queued requests wait for a `mouthpiece worker` on the same data dir");
+      logger.warn(isSharedQueue(config)
+        ? "no worker in this process: requests wait for `mouthpiece worker` processes on the same Redis"
+        : "no worker in this process: queued requests wait for a `mouthpiece worker` on the same data dir");
     }
   } catch (err) {
     await app.close().catch(() => undefined);
     await queue.close();
     keys.close();
+    storage.close?.();
     throw err;
   }
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
@@ -104,6 +107,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
         await worker?.stop();
         await queue.close();
         keys.close();
+        storage.close?.();
       })();
       return closing;
     },

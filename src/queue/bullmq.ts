@@ -38,13 +38,25 @@ export interface BullQueueOptions {
   leaseMs?: number;
 }
 
-/** Parses MOUTHPIECE_QUEUE=redis://host:6379/0?prefix=name into the connection URL and the key prefix. */
-export function parseRedisQueueUrl(value: string): { url: string; prefix: string } {
+/**
+ * Parses MOUTHPIECE_QUEUE=redis://host:6379/0?prefix=name&leaseMs=15000 into the connection URL, the key
+ * prefix and the lease (how long a worker that stops heartbeating keeps its request; a dead worker on the
+ * same host is noticed at once).
+ */
+export function parseRedisQueueUrl(value: string): { url: string; prefix: string; leaseMs?: number } {
   const parsed = new URL(value);
   const prefix = parsed.searchParams.get("prefix") ?? "mouthpiece";
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new Error(`MOUTHPIECE_QUEUE: prefix '${prefix}' may use only letters, digits, '_', '.', '-'.`);
+  const lease = parsed.searchParams.get("leaseMs");
+  const leaseMs = lease === null ? undefined : Number(lease);
+  if (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 1000)) {
+    throw new Error(`MOUTHPIECE_QUEUE: leaseMs '${lease}' must be a whole number of milliseconds, at least 1000.`);
+  }
+  for (const name of parsed.searchParams.keys()) {
+    if (name !== "prefix" && name !== "leaseMs") throw new Error(`MOUTHPIECE_QUEUE: unknown parameter '${name}' (known: prefix, leaseMs).`);
+  }
   parsed.search = "";
-  return { url: parsed.toString(), prefix };
+  return leaseMs === undefined ? { url: parsed.toString(), prefix } : { url: parsed.toString(), prefix, leaseMs };
 }
 
 const QUEUE_NAME = "requests";

@@ -39,4 +39,12 @@ export interface KeyedStorage extends Storage {
   newKey(fileName: string): string;
   /** The public URL of a key (whether or not it is stored yet). */
   urlFor(key: string): string;
+  /**
+   * Optional (object stores): a time-limited URL that takes one PUT of the key's bytes with this Content-Type
+   * straight into the store, or undefined when this store does not hand them out (uploads then go through
+   * this server's upload sessions).
+   */
+  presignPut?(key: string, input: { contentType: string; fileName: string; expiresInSeconds?: number }): Promise<string | undefined>;
+  /** Optional: releases connections (object store clients). */
+  close?(): void;
 }

@@ -27,7 +27,10 @@ if (!REDIS_SERVER) {
     it("parses MOUTHPIECE_QUEUE URLs", () => {
       assert.deepEqual(parseRedisQueueUrl("redis://h:6379/0"), { url: "redis://h:6379/0", prefix: "mouthpiece" });
       assert.deepEqual(parseRedisQueueUrl("redis://:pw@h:6380/2?prefix=prod"), { url: "redis://:pw@h:6380/2", prefix: "prod" });
+      assert.deepEqual(parseRedisQueueUrl("redis://h:6379/0?leaseMs=5000"), { url: "redis://h:6379/0", prefix: "mouthpiece", leaseMs: 5000 });
       assert.throws(() => parseRedisQueueUrl("redis://h/0?prefix=a b"), /prefix/);
+      assert.throws(() => parseRedisQueueUrl("redis://h/0?leaseMs=5"), /leaseMs/);
+      assert.throws(() => parseRedisQueueUrl("redis://h/0?lease=5000"), /unknown parameter 'lease'/);
     });
 
     it("another process's changes reach subscribers through pub/sub; a cancel reaches the claimer", async () => {

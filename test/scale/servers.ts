@@ -65,3 +65,34 @@ export async function startRedis(): Promise<RedisServer> {
     },
   };
 }
+
+export interface S3Server {
+  /** The http endpoint, e.g. http://127.0.0.1:4568. */
+  endpoint: string;
+  bucket: string;
+  /** MOUTHPIECE_STORAGE for this server. */
+  storageUrl: string;
+  /** Credentials s3rver accepts. */
+  env: { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string };
+  stop(): Promise<void>;
+}
+
+/** s3rver (in this process) with one bucket, files in a temp dir. */
+export async function startS3(bucket = "media"): Promise<S3Server> {
+  const { default: S3rver } = await import("s3rver");
+  const dir = await mkdtemp(path.join(os.tmpdir(), "mp-s3-"));
+  const port = await freePort();
+  const server = new S3rver({ address: "127.0.0.1", port, silent: true, directory: dir, configureBuckets: [{ name: bucket }] });
+  await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    bucket,
+    storageUrl: `s3://${bucket}?endpoint=${encodeURIComponent(endpoint)}&region=us-east-1&forcePathStyle=true`,
+    env: { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" },
+    async stop() {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

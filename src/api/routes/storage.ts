@@ -8,6 +8,8 @@
  *   PUT  /storage/upload/data/{upload_id}/{part_number}       one part → 200 {partNumber, etag}
  *   POST /storage/upload/data/{upload_id}/complete            {parts: [{partNumber, etag}]} → 200 {file_url}
  * The file appears at file_url (GET /files/…) only once all its bytes are stored.
+ * With an object store that presigns (S3), `initiate` answers a presigned PUT URL of the bucket instead, so
+ * single-PUT uploads never pass through an API node; multipart uploads still go through the sessions here.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -39,6 +41,12 @@ export function registerStorageRoutes(app: FastifyInstance, ctx: ServerContext):
   for (const kind of ["initiate", "initiate-multipart"] as const) {
     app.post(`/storage/upload/${kind}`, { onRequest: requireAuth({ keys: ctx.keys, allowLoopbackWithoutKey: ctx.config.allowLoopbackWithoutKey }) }, async (request) => {
       const body = parseBody(InitiateBody, request.body);
+      if (kind === "initiate" && ctx.storage.presignPut) {
+        // Object stores: the bytes go straight to the bucket, no session on this node.
+        const key = ctx.storage.newKey(body.file_name);
+        const uploadUrl = await ctx.storage.presignPut(key, { contentType: body.content_type, fileName: body.file_name });
+        if (uploadUrl) return { upload_url: uploadUrl, file_url: fileUrl(request, key) };
+      }
       const session = await ctx.uploads.create({
         contentType: body.content_type,
         fileName: body.file_name,
