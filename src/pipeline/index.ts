@@ -19,6 +19,7 @@ import type { Engine } from "./engine.js";
 import { noFaceDetector, type FaceDetector } from "./face-detector.js";
 import { runMultiAudio, runMultiText } from "./multi.js";
 import { runSingleAudio, runSingleText } from "./single.js";
+import { runVideoToVideo } from "./video.js";
 import type { SpeechSource } from "./speech.js";
 import { resolveLimits, withJobDir, type JobScope, type KindRunner, type PipelineLimits, type PipelineLogger, type StepEnv } from "./steps.js";
 import { StillEngine } from "./still-engine.js";
@@ -73,7 +74,7 @@ export const KIND_RUNNERS: Record<EndpointKind, KindRunner> = {
   "multi-audio": runMultiAudio,
   "single-text": runSingleText,
   "multi-text": runMultiText,
-  "video-to-video": unsupported,
+  "video-to-video": runVideoToVideo,
 };
 
 /** Builds the JobRunner the queue calls. See the module example. */
