@@ -10,7 +10,7 @@
  *   const server = await startServe({ config, logger, createRunner, speech: speech.get(config, logger) });
  *   // at shutdown: await server.close(); await speech.close();
  */
-import { createFaceAnalyzer, type FaceAnalyzer } from "../face/index.js";
+import type { FaceAnalyzer } from "../face/index.js";
 import type { Config } from "../config.js";
 import { DEFAULT_FETCH_TIMEOUT_MS, fetchInput } from "../media/fetch.js";
 import { decodeImage, readImageHeader, MAX_INPUT_PIXELS } from "../media/image.js";
@@ -28,7 +28,9 @@ import path from "node:path";
 /** A face detector that loads the models on first use, once, and shares them between jobs. */
 export function lazyFaceDetector(): FaceDetector & { analyzer(): Promise<FaceAnalyzer> } {
   let loading: Promise<FaceAnalyzer> | undefined;
-  const analyzer = () => (loading ??= createFaceAnalyzer());
+  // Imported on first use: the face models' libraries (tfjs, human) take a while to load, and `serve` should
+  // answer at once.
+  const analyzer = () => (loading ??= import("../face/index.js").then((face) => face.createFaceAnalyzer()));
   return {
     analyzer,
     async detect(image: RawImage, options?: { signal?: AbortSignal }) {

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import ffprobe from "@ffprobe-installer/ffprobe";
 import { pino } from "pino";
-import { main } from "../../src/cli/main.js";
+import type { FastifyPluginAsync } from "fastify";
+import { main, playgroundPlugins } from "../../src/cli/main.js";
+import { freePort, startServe } from "../../src/cli/serve.js";
 import { runGenerate } from "../../src/cli/generate.js";
 import { loadConfig } from "../../src/config.js";
 import { createRunner } from "../support/test-runner.js";
@@ -91,5 +93,111 @@ describe("mouthpiece CLI", () => {
       runGenerate({ config, logger: pino({ level: "silent" }), createRunner, endpointId: "fal-ai/nope", flags: {} }),
       /Unknown endpoint/,
     );
+  });
+});
+
+/** Newest modification time (ms) of the files under dir. */
+async function newest(dir: string): Promise<number> {
+  let t = 0;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) t = Math.max(t, (await stat(path.join(e.parentPath, e.name))).mtimeMs);
+  }
+  return t;
+}
+
+describe("npm start", () => {
+  it("serves the API within a few seconds on a fresh data dir, and stops cleanly on SIGTERM", async (t) => {
+    // `npm start` is `node bin/mouthpiece.js serve`, which runs dist/ (built by `npm install`'s prepare). When dist
+    // is missing or older than src (a working copy mid-edit), the same CLI runs from source through tsx instead.
+    const srcTime = await newest("src");
+    const built = await stat("dist/cli/main.js").then((s) => s.mtimeMs >= srcTime, () => false);
+    const [args, boundMs] = built ? [["bin/mouthpiece.js"], 5_000] : [["--import", "tsx", "src/cli/entry.ts"], 8_000];
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), "mp-start-"));
+    const port = await freePort("127.0.0.1");
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MOUTHPIECE_|PORT$|HOST$|LOG_LEVEL$|ELEVENLABS_)/.test(k)));
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [...args, "serve", "--port", String(port), "--data-dir", path.join(dataDir, "data")], {
+      env: { ...env, LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      let readyMs = -1;
+      let paths: string[] = [];
+      while (performance.now() - t0 < 30_000 && child.exitCode === null) {
+        const res = await fetch(`http://127.0.0.1:${port}/openapi.json`).catch(() => undefined);
+        if (res?.status === 200) {
+          readyMs = performance.now() - t0;
+          paths = Object.keys(((await res.json()) as { paths: Record<string, unknown> }).paths);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.ok(readyMs > 0, `the server never answered: ${stderr}`);
+      assert.ok(paths.some((p) => p.includes("fal-ai/ai-avatar")), paths.join(", "));
+      const how = built ? "node bin/mouthpiece.js serve (dist)" : "node --import tsx src/cli/entry.ts serve (dist missing or stale)";
+      t.diagnostic(`${how}: GET /openapi.json answered ${Math.round(readyMs)} ms after the start`);
+      assert.ok(readyMs < boundMs, `${how} answered after ${Math.round(readyMs)} ms (bound ${boundMs} ms)`);
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0, `exit code on SIGTERM; stderr: ${stderr}`);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * Every route the server registers, as "METHOD pattern": HEAD (implied by GET) left out, parameter names dropped
+ * (":"), wildcards "*".
+ */
+async function registeredRoutes(): Promise<Set<string>> {
+  const routes = new Set<string>();
+  const spy: FastifyPluginAsync = Object.assign(
+    async (app: Parameters<FastifyPluginAsync>[0]) => {
+      app.addHook("onRoute", (r) => {
+        for (const m of [r.method].flat()) if (m !== "HEAD") routes.add(`${m} ${r.url.replace(/:\w+/g, ":")}`);
+      });
+    },
+    // Registered on the root, so the hook sees every later route, in every scope.
+    { [Symbol.for("skip-override")]: true },
+  );
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "mp-routes-"));
+  const config = loadConfig({}, { dataDir, port: 0, logLevel: "silent" });
+  // As `mouthpiece serve` builds it: the API plus the playground.
+  const server = await startServe({ config, logger: pino({ level: "silent" }), worker: false, createRunner, plugins: (svc) => [spy, ...playgroundPlugins()(svc)] });
+  await server.close();
+  await rm(dataDir, { recursive: true, force: true });
+  return routes;
+}
+
+/**
+ * The rows of docs/api.md's route table as "METHOD pattern": `{endpoint_id}`, `{app}` and `{key}` span slashes
+ * (a wildcard, which ends the pattern), other `{name}`s are one segment, `[?query]` is dropped.
+ */
+async function documentedRoutes(): Promise<Set<string>> {
+  const doc = await readFile("docs/api.md", "utf8");
+  const table = doc.slice(doc.indexOf("## Routes"), doc.indexOf("\n## ", doc.indexOf("## Routes") + 1));
+  const routes = new Set<string>();
+  for (const line of table.split("\n")) {
+    const m = /^\| ([A-Z, ]+) \| `([^`]+)` \|/.exec(line);
+    if (!m) continue;
+    let pattern = m[2].replace(/\[[^\]]*\]/g, "");
+    const wild = /\{(endpoint_id|app|key)\}/.exec(pattern);
+    if (wild) pattern = `${pattern.slice(0, wild.index)}*`;
+    pattern = pattern.replace(/\{\w+\}/g, ":");
+    for (const method of m[1].split(",").map((x) => x.trim())) if (method !== "HEAD") routes.add(`${method} ${pattern}`);
+  }
+  return routes;
+}
+
+describe("docs/api.md", () => {
+  it("lists exactly the routes the server registers", async () => {
+    const registered = await registeredRoutes();
+    const documented = await documentedRoutes();
+    assert.ok(registered.size >= 20, [...registered].join("\n"));
+    assert.deepEqual([...registered].filter((r) => !documented.has(r)).sort(), [], "registered but not in docs/api.md's route table");
+    assert.deepEqual([...documented].filter((r) => !registered.has(r)).sort(), [], "in docs/api.md's route table but not registered");
   });
 });
