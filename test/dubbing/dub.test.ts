@@ -28,7 +28,7 @@ const config = loadConfig({}, { dataDir: "/tmp/mouthpiece-test-unused" });
 const keep = process.env.MOUTHPIECE_TEST_KEEP;
 const NUM_FRAMES = 150;
 const SAID_A = "The harbour was quiet this morning. Two boats came in. Then it rained, so I went home.";
-const SAID_B = "Please call me back tomorrow. I have news about the garden, and the old red car is sold!";
+const SAID_B = "Call me back. I have news about the garden. The old red car is sold. See you soon!";
 
 function endpoint(id: string): EndpointDef {
   const e = findEndpoint(id);
