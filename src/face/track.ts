@@ -2,7 +2,7 @@
  * Per-frame face tracking for video: one face (the largest at the start of each shot) followed through the frames.
  *
  * The mesh detector is slow (a few hundred ms a call on the WASM backend), so it runs on key frames only: the
- * first frame, every `keyInterval` frames, and at once after a cut (the frame's 32x18 grey thumbnail differs from
+ * first frame, every `keyInterval` frames, the last frame of a shot and the first of the next at a cut (the frame's 32x18 grey thumbnail differs from
  * the previous frame's by more than `cutThreshold` grey levels on average). A key frame looks for the face in a
  * square crop around the last box (cheap, no tiles) and falls back to the whole frame. A shot ("segment") ends at a
  * cut, when a key frame finds no face, or when the face found is not the one tracked (boxes barely overlap).
@@ -13,7 +13,8 @@
  *
  * @example
  *   const tracker = new FaceTracker(detector, { keyInterval: 8 });
- *   for await (const frame of frames) await tracker.push(frame, { signal });
+ *   for await (const frame of frames) await tracker.push(frame, { signal });   // frames must not be reused buffers
+ *   await tracker.flush({ signal });             // optional: a key frame on the last frame too
  *   const track = tracker.finish();               // track.faces[i]: Face | null, track.segments[i]: shot id
  */
 import type { RawImage } from "../media/types.js";
@@ -70,6 +71,9 @@ export class FaceTracker {
   private lastKey = -Infinity;
   private lastFace: Face | null = null;
   private prevThumb: Float32Array | null = null;
+  /** The previous frame (detected again when the next one starts a new shot) and whether it was a key frame. */
+  private prevImage: RawImage | null = null;
+  private prevWasKey = false;
   private readonly keys: Key[] = [];
   private readonly segmentOf: number[] = [];
   private readonly cuts: number[] = [];
@@ -96,23 +100,45 @@ export class FaceTracker {
     const cut = this.prevThumb !== null && meanAbsDiff(thumb, this.prevThumb) > this.cutThreshold;
     this.prevThumb = thumb;
     if (cut) {
+      // The shot that ends: its last frame becomes a key frame too (no stale hold up to the cut).
+      if (this.prevImage && !this.prevWasKey && this.lastFace) await this.key(i - 1, this.prevImage, options.signal);
       this.cuts.push(i);
       this.segment++;
       this.lastFace = null;
     }
-    if (cut || i === 0 || i - this.lastKey >= this.keyInterval) {
-      const t0 = performance.now();
-      const face = await this.find(image, options.signal);
-      this.detectMs += performance.now() - t0;
-      this.lastKey = i;
-      // Lost, found again, or a different face: a new segment (never interpolate across).
-      const prev = this.keys.length > 0 ? this.keys[this.keys.length - 1] : null;
-      const continues = prev !== null && prev.segment === this.segment && prev.face !== null && face !== null && iou(prev.face.box, face.box) > 0.3;
-      if (prev !== null && prev.segment === this.segment && !continues && !(prev.face === null && face === null)) this.segment++;
-      this.keys.push({ index: i, face, segment: this.segment });
-      this.lastFace = face;
-    }
+    const isKey = cut || i === 0 || i - this.lastKey >= this.keyInterval;
+    if (isKey) await this.key(i, image, options.signal);
     this.segmentOf.push(this.segment);
+    this.prevImage = image;
+    this.prevWasKey = isKey;
+  }
+
+  /** Detection on frame i (the current frame, or the previous one at a cut, whose segment is already recorded). */
+  private async key(i: number, image: RawImage, signal: AbortSignal | undefined): Promise<void> {
+    const t0 = performance.now();
+    const face = await this.find(image, signal);
+    this.detectMs += performance.now() - t0;
+    this.lastKey = Math.max(this.lastKey, i);
+    const current = i < this.segmentOf.length;
+    // Lost, found again, or a different face: a new segment (never interpolate across).
+    const prev = this.keys.length > 0 ? this.keys[this.keys.length - 1] : null;
+    const continues = prev !== null && prev.segment === this.segment && prev.face !== null && face !== null && iou(prev.face.box, face.box) > 0.3;
+    if (current) {
+      // The previous frame of a shot that has just ended: keep it only when it continues the track.
+      if (continues) this.keys.push({ index: i, face, segment: this.segment });
+      return;
+    }
+    if (prev !== null && prev.segment === this.segment && !continues && !(prev.face === null && face === null)) this.segment++;
+    this.keys.push({ index: i, face, segment: this.segment });
+    this.lastFace = face;
+  }
+
+  /** Runs the detector on the last frame when it is not a key frame (no stale hold at the end of the video). */
+  async flush(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.prevImage && !this.prevWasKey && this.lastFace) {
+      await this.key(this.index - 1, this.prevImage, options.signal);
+      this.prevWasKey = true;
+    }
   }
 
   /** Smooths and interpolates the key frames into one face (or null) per frame pushed. */

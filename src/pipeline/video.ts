@@ -99,6 +99,7 @@ export function createVideoToVideoRunner(options: VideoRunnerOptions = {}): Kind
           n++;
           job.ctx.progress(Math.min(n, expected), total);
         }
+        await tracker.flush({ signal });
         return n;
       }, (n) => `${n} frames, detector ${Math.round(tracker.detectMs)} ms`);
       if (signal.aborted) throw new CancelledError();
