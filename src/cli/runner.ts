@@ -12,11 +12,9 @@
  */
 import type { FaceAnalyzer } from "../face/index.js";
 import type { Config } from "../config.js";
-import { DEFAULT_FETCH_TIMEOUT_MS, fetchInput } from "../media/fetch.js";
-import { decodeImage, readImageHeader, MAX_INPUT_PIXELS } from "../media/image.js";
 import type { RawImage } from "../media/types.js";
-import { createPipelineRunner, type FaceDetector } from "../pipeline/index.js";
-import { ClassicalEngine } from "../render/engine.js";
+import type { FaceDetector } from "../pipeline/index.js";
+import type { JobRunner } from "../pipeline/types.js";
 import { createLazySynthesizer, type Synthesizer } from "../speech/index.js";
 import type { Storage } from "../storage/types.js";
 import type { DetectedFaces } from "../web/plugin.js";
@@ -75,8 +73,14 @@ export function sharedSpeech(): SharedSpeech {
  * shared speech synthesizer (GET /voices uses the same one). Closing the synthesizer is the caller's job.
  */
 export function productionRunner(faceDetector: FaceDetector = lazyFaceDetector(), speech: SharedSpeech = sharedSpeech()): RunnerFactory {
-  return ({ config, storage, logger }) =>
-    createPipelineRunner({ config, storage, logger, engine: new ClassicalEngine(), faceDetector, speech: speech.get(config, logger) });
+  return ({ config, storage, logger }) => {
+    // The pipeline's stages (render, motion, media) load with the first job, not at start-up: `serve` answers at once.
+    let loading: Promise<JobRunner> | undefined;
+    const load = () =>
+      (loading ??= Promise.all([import("../pipeline/index.js"), import("../render/engine.js")]).then(([pipeline, render]) =>
+        pipeline.createPipelineRunner({ config, storage, logger, engine: new render.ClassicalEngine(), faceDetector, speech: speech.get(config, logger) })));
+    return async (request, ctx) => (await load())(request, ctx);
+  };
 }
 
 /** Largest side the playground's face preview decodes at: boxes are scaled back to source pixels. */
@@ -85,6 +89,8 @@ const PREVIEW_SIDE = 1280;
 /** Face boxes of an image URL in its own pixels, for the playground's preview (person 1, person 2, ...). */
 export function previewFaces(deps: { config: Config; storage: Storage; faces: FaceDetector }) {
   return async (imageUrl: string, signal?: AbortSignal): Promise<DetectedFaces> => {
+    const [{ DEFAULT_FETCH_TIMEOUT_MS, fetchInput }, { decodeImage, readImageHeader, MAX_INPUT_PIXELS }] =
+      await Promise.all([import("../media/fetch.js"), import("../media/image.js")]);
     const dir = await mkdtemp(path.join(os.tmpdir(), "mouthpiece-preview-"));
     try {
       const file = await fetchInput(imageUrl, {
