@@ -22,9 +22,12 @@ export interface MouthOptions {
   leadFrames?: number;
   /** Multiplies the opening (mood: whisper < 1 < singing); default 1. */
   amplitude?: number;
-  /** The jaw opening that the speaker's loud syllables (95th percentile) reach; default 0.7. */
+  /** The jaw opening that the speaker's loud syllables (95th percentile) reach; default PEAK_OPEN. */
   peakOpen?: number;
 }
+
+/** The jaw opening the speaker's loud syllables (95th percentile of the voice's level) reach by default. */
+export const PEAK_OPEN = 0.85;
 
 /** lipClose held in silence: lips together, relaxed (the renderer closes the gap fully at 0.6). */
 export const SILENCE_LIP_CLOSE = 0.6;
@@ -54,7 +57,7 @@ export function coupleLipsToJaw(jawOpen: Float32Array, lipClose: Float32Array): 
 }
 
 /** The loudness part: per-frame opening target 0..1 before smoothing (exported for tests and plots). */
-export function openingTarget(f: AudioFeatures, peakOpen = 0.7): Float32Array {
+export function openingTarget(f: AudioFeatures, peakOpen = PEAK_OPEN): Float32Array {
   const n = f.numFrames;
   const out = new Float32Array(n);
   const hi = f.levels.p95;
@@ -68,7 +71,7 @@ export function openingTarget(f: AudioFeatures, peakOpen = 0.7): Float32Array {
     const x = clamp((f.db[i] - lo) / (top - lo), 0, 1.25);
     // Fricatives (energy above 4 kHz comparable to the voice band, noisy spectrum): teeth close.
     const fric = clamp((f.highRatioDb[i] + 14) / 12, 0, 1) * clamp((f.flatness[i] - 0.15) / 0.3, 0.3, 1);
-    out[i] = peakOpen * x ** 1.4 * (1 - 0.55 * fric);
+    out[i] = peakOpen * x ** 1.2 * (1 - 0.55 * fric);
   }
   return out;
 }
@@ -142,7 +145,7 @@ export function mouthFromAudio(f: AudioFeatures, opts: MouthOptions = {}): Mouth
   const n = f.numFrames;
   const lead = opts.leadFrames ?? 1;
   const amp = opts.amplitude ?? 1;
-  const target = openingTarget(f, opts.peakOpen ?? 0.7);
+  const target = openingTarget(f, opts.peakOpen ?? PEAK_OPEN);
   const dips = closureDips(f);
   const nasal = nasalMurmur(f);
   // Closures (energy dips, nasal murmur) act after the attack/release smoothing, so that a one-frame

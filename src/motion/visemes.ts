@@ -18,7 +18,7 @@
 import type { PhonemeTiming } from "./types.js";
 import type { AudioFeatures } from "./features.js";
 import type { MouthCurves } from "./mouth.js";
-import { coupleLipsToJaw, openingTarget, SILENCE_LIP_CLOSE } from "./mouth.js";
+import { coupleLipsToJaw, openingTarget, PEAK_OPEN, SILENCE_LIP_CLOSE } from "./mouth.js";
 import { attackRelease, clamp, shiftEarlier } from "./curves.js";
 
 /** A mouth shape and how strongly it holds against its neighbours (dominance per parameter group). */
@@ -287,6 +287,9 @@ export function visemesFromPhonemes(
   return { jawOpen, lipWidth, lipRound, lipClose, speaking };
 }
 
+/** Viseme jaw targets to output (an "a" at normal loudness reaches ~0.85). */
+export const JAW_SCALE = 0.95;
+
 /** The loudness gain on viseme jaw targets runs from this (silence) to ~1.2 (the speaker's loud syllables). */
 const GAIN_FLOOR = 0.25;
 
@@ -310,16 +313,16 @@ export interface CombineOptions {
 export function combineVisemes(vis: VisemeCurves, f: AudioFeatures | null, opts: CombineOptions = {}): MouthCurves {
   const n = vis.jawOpen.length;
   const amp = opts.amplitude ?? 1;
-  const scale = opts.jawScale ?? 0.8;
+  const scale = opts.jawScale ?? JAW_SCALE;
   const lead = opts.leadFrames ?? 1;
   const withAudio = !!f && f.numFrames === n && f.speech.some((v) => v);
-  const share = withAudio ? clamp(opts.phonemeShare ?? 0.5, 0, 1) : 1;
+  const share = withAudio ? clamp(opts.phonemeShare ?? 0.35, 0, 1) : 1;
   const gain = new Float32Array(n).fill(1);
   let audioJaw: Float32Array | null = null;
   if (withAudio) {
-    const peak = 0.7;
+    const peak = PEAK_OPEN;
     const target = openingTarget(f, peak);
-    const env = shiftEarlier(attackRelease(target, 0.8, 0.5), lead);
+    const env = shiftEarlier(attackRelease(target, 0.9, 0.8), lead);
     for (let i = 0; i < n; i++) gain[i] = clamp(GAIN_FLOOR + (1.2 - GAIN_FLOOR) * (env[i] / peak), GAIN_FLOOR, 1.25);
     audioJaw = env;
   }
