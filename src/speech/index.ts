@@ -53,6 +53,11 @@ export interface SpeakRequest {
   field?: string;
   /** The request field the voice came from (default "voice"). */
   voiceField?: string;
+  /**
+   * Offline voices: stop once the speech is at least this long (seconds) and report `cut` with an estimate of the
+   * whole text's length (see SpeechResult). ElevenLabs always speaks the whole text.
+   */
+  maxSeconds?: number;
 }
 
 export interface Synthesizer {
@@ -82,7 +87,7 @@ export async function createSpeechSynthesizer(options: SpeechOptions = {}): Prom
         options.log?.(`ElevenLabs failed, speaking offline instead: ${(err as Error).message}`, "warn");
       }
     }
-    return speakOffline(flite, text, VOICE_CATALOG[request.voice].settings, { signal: request.signal });
+    return speakOffline(flite, text, VOICE_CATALOG[request.voice].settings, { signal: request.signal, maxSeconds: request.maxSeconds });
   }
 
   return {

@@ -22,12 +22,23 @@ export interface SpeechResult {
   pcm: Pcm;
   phonemes: PhonemeTiming[];
   words?: WordTiming[];
+  /**
+   * Set when `maxSeconds` stopped the synthesis before the end of the text: the track holds the speech up to the
+   * end of the sentence group that passed maxSeconds, and `estimatedSec` estimates the whole text's length from
+   * the characters spoken so far.
+   */
+  cut?: { estimatedSec: number };
 }
 
 export interface OfflineSpeakOptions {
   signal?: AbortSignal;
   /** Compute word timings (one more cheap Flite run per chunk). Default true. */
   words?: boolean;
+  /**
+   * Stop after the chunk that makes the track at least this long (seconds): a video shorter than the speech
+   * never needs the rest, and 5,000 characters take minutes to say. Default: speak everything.
+   */
+  maxSeconds?: number;
 }
 
 /** The sample rate a voice's PCM comes out at: Flite's rate scaled by the formant factor. */
@@ -48,9 +59,17 @@ export async function speakOffline(
   const words: WordTiming[] = [];
   let sampleRate = 0;
   let length = 0;
+  let spokenChars = 0;
+  let cut: SpeechResult["cut"];
+  const totalChars = chunks.reduce((n, c) => n + c.text.length, 0);
 
   for (const chunk of chunks) {
     throwIfAborted(options.signal);
+    if (options.maxSeconds !== undefined && sampleRate > 0 && length / sampleRate >= options.maxSeconds) {
+      cut = { estimatedSec: Math.round(((length / sampleRate) * totalChars / spokenChars) * 100) / 100 };
+      break;
+    }
+    spokenChars += chunk.text.length;
     const out = await synthesizeChunk(flite, chunk, settings, options.words !== false, options.signal);
     if (sampleRate === 0) sampleRate = out.sampleRate;
     const offset = length / sampleRate;
@@ -77,7 +96,7 @@ export async function speakOffline(
   const total = length / rate;
   // The last phoneme ends where the audio ends (Flite's trace and its samples can differ by a few ms).
   if (phonemes.length) phonemes[phonemes.length - 1].end = Math.max(phonemes[phonemes.length - 1].start, total);
-  return { pcm: { sampleRate: rate, samples }, phonemes, words: options.words === false ? undefined : words };
+  return { pcm: { sampleRate: rate, samples }, phonemes, words: options.words === false ? undefined : words, ...(cut ? { cut } : {}) };
 }
 
 /** Appends a phoneme, merging it into the previous one when both are silence; keeps times monotonic. */

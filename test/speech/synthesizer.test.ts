@@ -92,6 +92,29 @@ describe("speech synthesizer (offline, real Flite)", () => {
     for (const w of words!.filter((x) => x.word === "fox")) assert.ok(rms(pcm, w.start, w.end) > 0.02, `fox at ${w.start}`);
   });
 
+  it("speaks 5,000 characters with numbers and abbreviations only as far as maxSeconds asks, estimating the rest", async () => {
+    const paragraph = "On March 3rd, 2024, Dr. Smith paid $1,250.75 for 12 items, i.e. about 8% more than in the 1990s.";
+    const text = Array.from({ length: Math.floor(MAX_TEXT_CHARS / (paragraph.length + 2)) }, () => paragraph).join("\n\n");
+    assert.ok(text.length > 4900 && text.length <= MAX_TEXT_CHARS, String(text.length));
+    const one = await synth.speak({ text: paragraph, voice: "Daniel" });
+    const perParagraph = one.pcm.samples.length / one.pcm.sampleRate;
+    assert.equal(one.cut, undefined, "a text spoken to its end is not cut");
+
+    const t0 = performance.now();
+    const { pcm, phonemes, words, cut } = await synth.speak({ text, voice: "Daniel", maxSeconds: 20 });
+    const ms = performance.now() - t0;
+    const duration = pcm.samples.length / pcm.sampleRate;
+    assert.ok(duration >= 20 && duration < 20 + 2 * perParagraph, `spoke ${duration} s for maxSeconds 20`);
+    assertTiles(phonemes, duration);
+    assert.ok(words![words!.length - 1].end > duration - 2, "the words run to the end of what was spoken");
+    // The whole text would take about one paragraph's time per paragraph (plus their pauses).
+    const expected = (text.split("\n\n").length) * perParagraph;
+    assert.ok(cut && Math.abs(cut.estimatedSec - expected) / expected < 0.2, `estimated ${cut?.estimatedSec} s, about ${expected} s expected`);
+    // Only what is needed is synthesized: a small part of the minutes the whole text takes.
+    assert.ok(duration < cut.estimatedSec / 5, `${duration} s of ${cut.estimatedSec} s`);
+    assert.ok(ms < 15_000, `${Math.round(ms)} ms`);
+  });
+
   it("stops when the signal aborts", async () => {
     const controller = new AbortController();
     const text = Array.from({ length: 40 }, () => "This is a sentence that goes on for a while.").join("\n\n");
