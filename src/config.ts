@@ -35,8 +35,12 @@ const ConfigSchema = z.object({
   bodyLimit: z.coerce.number().int().positive().default(64 * 1024 * 1024),
   /** Largest uploaded file in bytes. */
   uploadLimit: z.coerce.number().int().positive().default(1024 * 1024 * 1024),
-  /** Allow fetching input URLs from private network addresses. */
+  /** Allow fetching input URLs (and sending webhooks) to private, loopback and link-local addresses. */
   allowPrivateUrls: z.boolean().default(false),
+  /** API requests per minute per key (or per IP before authentication); 0 turns the limit off. */
+  rateLimitPerMinute: z.coerce.number().int().min(0).default(3000),
+  /** Unfinished (queued or running) requests one key may have; 0 turns the cap off. */
+  maxQueuedPerKey: z.coerce.number().int().min(0).default(100),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   elevenLabsApiKey: z.string().optional(),
   elevenLabsBaseUrl: z.string().default("https://api.elevenlabs.io"),
@@ -66,6 +70,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<z.input<ty
     bodyLimit: env.MOUTHPIECE_BODY_LIMIT,
     uploadLimit: env.MOUTHPIECE_UPLOAD_LIMIT,
     allowPrivateUrls: truthy(env.MOUTHPIECE_ALLOW_PRIVATE_URLS),
+    rateLimitPerMinute: env.MOUTHPIECE_RATE_LIMIT,
+    maxQueuedPerKey: env.MOUTHPIECE_MAX_QUEUED_PER_KEY,
     logLevel: env.LOG_LEVEL,
     elevenLabsApiKey: env.ELEVENLABS_API_KEY,
     elevenLabsBaseUrl: env.ELEVENLABS_BASE_URL,

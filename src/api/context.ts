@@ -10,6 +10,7 @@ import type { Synthesizer } from "../speech/index.js";
 import type { KeyedStorage } from "../storage/types.js";
 import type { UploadSessions } from "../storage/uploads.js";
 import type { KeyVerifier } from "./keys.js";
+import type { SigningKey } from "./signing-key.js";
 import { appIdOf, rebaseUrls, requestBase } from "./urls.js";
 
 export interface ServerDeps {
@@ -26,9 +27,11 @@ export interface ServerDeps {
   plugins?: FastifyPluginAsync[];
   /** The process's one speech synthesizer, for GET /voices samples (default: the voice routes make their own). */
   speech?: Synthesizer;
+  /** The webhook signing key whose public half /.well-known/jwks.json serves (default: loaded from the data dir). */
+  signingKey?: SigningKey;
 }
 
-export interface ServerContext extends Required<Omit<ServerDeps, "plugins" | "speech">> {
+export interface ServerContext extends Required<Omit<ServerDeps, "plugins" | "speech" | "signingKey">> {
   app: FastifyInstance;
   /** Closers of open long-lived answers (SSE streams, waiting sync requests), run when the app closes. */
   openStreams: Set<() => void>;

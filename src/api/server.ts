@@ -7,6 +7,7 @@
  *   await app.listen({ host: config.host, port: config.port });
  */
 import path from "node:path";
+import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { UploadSessions } from "../storage/uploads.js";
 import { requireAuth } from "./auth.js";
@@ -20,6 +21,7 @@ import { registerQueueRoutes } from "./routes/queue.js";
 import { registerRunRoutes } from "./routes/run.js";
 import { registerStorageRoutes } from "./routes/storage.js";
 import { registerVoiceRoutes } from "./routes/voices.js";
+import { jwks, loadSigningKey } from "./signing-key.js";
 import { requestBase } from "./urls.js";
 
 export type { ServerDeps } from "./context.js";
@@ -76,6 +78,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return buildOpenApi([endpoint], requestBase(request, config));
   });
   app.get("/healthz", async () => ({ status: "ok" }));
+  // The public key(s) that verify X-Fal-Webhook-Signature.
+  const signingKey = deps.signingKey ?? (await loadSigningKey(config.dataDir));
+  app.get("/.well-known/jwks.json", async (_request, reply) => {
+    reply.header("cache-control", "public, max-age=3600");
+    return jwks(signingKey);
+  });
   registerFileRoutes(app, ctx);
   registerProxyRoutes(app);
   registerStorageRoutes(app, ctx);
@@ -84,6 +92,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Everything else needs a key.
   await app.register(async (secured) => {
     secured.addHook("onRequest", requireAuth({ keys: deps.keys, allowLoopbackWithoutKey: config.allowLoopbackWithoutKey }));
+    // Per key (the caller authenticated above; its route-level hook runs after the scope's auth hook).
+    if (config.rateLimitPerMinute > 0) {
+      await secured.register(rateLimit, {
+        max: config.rateLimitPerMinute,
+        timeWindow: 60_000,
+        keyGenerator: (request) => request.principal?.owner ?? request.ip,
+        errorResponseBuilder: (_request, context) => Object.assign(
+          new Error(`Rate limit exceeded: at most ${context.max} requests per minute per API key (MOUTHPIECE_RATE_LIMIT); retry in ${context.after}.`),
+          { statusCode: 429 },
+        ),
+      });
+    }
     registerQueueRoutes(secured, ctx);
     registerRunRoutes(secured, ctx);
   });
