@@ -7,8 +7,10 @@ import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import ffprobe from "@ffprobe-installer/ffprobe";
 import { pino } from "pino";
+import sharp from "sharp";
 import type { FastifyPluginAsync } from "fastify";
 import { main, playgroundPlugins } from "../../src/cli/main.js";
+import { productionRunner, sharedSpeech, type SharedSpeech } from "../../src/cli/runner.js";
 import { freePort, startServe } from "../../src/cli/serve.js";
 import { runGenerate } from "../../src/cli/generate.js";
 import { loadConfig } from "../../src/config.js";
@@ -77,6 +79,36 @@ describe("mouthpiece CLI", () => {
     assert.deepEqual(info.streams.map((s) => s.codec_name).sort(), ["aac", "h264"]);
     assert.equal(info.streams.find((s) => s.codec_name === "h264")?.width, 854);
     assert.ok(Math.abs(Number(info.format.duration) - 2) < 0.1, info.format.duration);
+  });
+
+  it("one speech synthesizer per process: the production pipeline speaks with the shared one", async () => {
+    const shared = sharedSpeech();
+    const config = loadConfig({}, { dataDir, logLevel: "silent" });
+    const synth = shared.get(config);
+    assert.equal(shared.get(loadConfig({}, { dataDir, elevenLabsApiKey: "later" })), synth, "the first get() decides; later ones share it");
+    assert.equal(synth.provider, "flite");
+    const spoken: string[] = [];
+    const spy: SharedSpeech = {
+      get: (c, l) => {
+        const s = shared.get(c, l);
+        return { ...s, provider: s.provider, voices: s.voices, speak: (r) => (spoken.push(`${r.voice}: ${r.text}`), s.speak(r)) };
+      },
+      close: () => shared.close(),
+    };
+    const image = path.join(dataDir, "still.png");
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 160, b: 140 } } }).png().toFile(image);
+    const noFaces = { detect: async () => [] };
+    const { output } = await runGenerate({
+      config, logger: pino({ level: "silent" }), createRunner: productionRunner(noFaces, spy), endpointId: "fal-ai/ai-avatar/single-text",
+      flags: { image, text: "Hello there", voice: "Bill", numFrames: "41", out: path.join(dataDir, "spoken.mp4") },
+      print: () => undefined,
+    });
+    assert.equal(output.video.content_type, "video/mp4");
+    assert.deepEqual(spoken, ["Bill: Hello there"]);
+    // Released at shutdown; a later use loads it again.
+    await shared.close();
+    assert.ok((await synth.sample("Bill")).length > 10_000);
+    await shared.close();
   });
 
   it("generate rejects bad input with the field and reason", async () => {
