@@ -37,7 +37,7 @@ if (!REDIS_SERVER) {
       assert.equal(init.status, 200);
       const { upload_url, file_url } = (await init.json()) as { upload_url: string; file_url: string };
       assert.ok(upload_url.startsWith(cluster.s3.endpoint), "uploads go straight to the bucket");
-      const put = await fetch(upload_url, { method: "PUT", body, headers: { "content-type": contentType } });
+      const put = await fetch(upload_url, { method: "PUT", body: new Uint8Array(body), headers: { "content-type": contentType } });
       assert.equal(put.status, 200);
       return file_url;
     };
