@@ -83,7 +83,8 @@ export async function run(): Promise<string> {
         input: { ...base, video_url: dataUri("video/mp4", sourceBytes), audio_url: audioB },
       }));
       const ms = performance.now() - t0;
-      const stage = (prefix: string) => ctx.logs.find((l) => l.startsWith(prefix)) ?? "";
+      // The finished stage's line ("<stage>: <ms> ms (...)"), not its "<stage>…" start line.
+      const stage = (prefix: string) => ctx.logs.find((l) => l.startsWith(prefix) && !l.endsWith("…")) ?? "";
       const msOf = (prefix: string) => Number(/: (\d+) ms/.exec(stage(prefix))?.[1] ?? NaN);
       const track = stage("decode + track");
       const detector = Number(/detector (\d+) ms/.exec(track)?.[1] ?? NaN);

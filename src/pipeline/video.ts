@@ -25,11 +25,19 @@ import { DubRenderer, referenceScore } from "../render/dub.js";
 import type { EngineFrame, FrameStream } from "./engine.js";
 import { str } from "./input.js";
 import { commonInput } from "./single.js";
-import { allOrAbort, fetchFile, prepareTrack, storeVideo, timed, type KindRunner } from "./steps.js";
+import { allOrAbort, fetchFile, prepareTrack, storeVideo, timed, type KindRunner, type StepEnv } from "./steps.js";
+
+/**
+ * The step environment, plus the detector the tracker should use when the process has one (a fast analyzer:
+ * createFaceAnalyzer({ tiles: false, refine: false })). StepEnv has no such field yet: until it does, runners
+ * get the pipeline's face detector (correct, several times slower).
+ */
+type VideoEnv = StepEnv & { trackDetector?: TrackDetector };
 
 export interface VideoRunnerOptions {
   /**
-   * The detector the tracker runs on key frames. Default: the pipeline's face detector. A faster one (e.g.
+   * The detector the tracker runs on key frames. Default: env.trackDetector when set, else the pipeline's face
+   * detector. A faster one (e.g.
    * createFaceAnalyzer({ tiles: false, refine: false })) makes dubbing several times faster; the reference
    * frames are always analysed with the pipeline's detector (the renderer's rig wants its refined mesh).
    */
@@ -90,7 +98,7 @@ export function createVideoToVideoRunner(options: VideoRunnerOptions = {}): Kind
     const cachePath = path.join(job.dir, "frames.rgb");
     const cache = await open(cachePath, "w+");
     try {
-      const tracker = new FaceTracker(options.trackDetector ?? env.faceDetector, { keyInterval: options.keyInterval, fps: FPS });
+      const tracker = new FaceTracker(options.trackDetector ?? (env as VideoEnv).trackDetector ?? env.faceDetector, { keyInterval: options.keyInterval, fps: FPS });
       const length = await timed(job, "decode + track video_url", async () => {
         let n = 0;
         for await (const frame of decodeVideoFrames(videoFile.path, { bins: env.bins, width, height, fps: FPS, maxFrames: numFrames, signal })) {

@@ -1,7 +1,9 @@
 /**
- * Dubbing bars (issue 6), through the real pipeline runner (createPipelineRunner with the real face analyzer, the
- * production ClassicalEngine and fal-ai/infinitalk/video-to-video's default runner), judged on the MP4s by the
- * INDEPENDENT face-api judge (test/support/judge.ts):
+ * Dubbing bars (issue 6), judged on the MP4s by the INDEPENDENT face-api judge (test/support/judge.ts). The source
+ * comes from the real pipeline runner (real face analyzer, production ClassicalEngine); the dub is the
+ * video-to-video kind runner with the real analyzer for the reference frames and the fast analyzer
+ * (tiles: false, refine: false) as its tracker, as production should wire it (the default runner, through
+ * createPipelineRunner, is exercised in decode.test.ts):
  *   - the source: our own engine animates a real photo (face-api's sample6) with speech A (Flite): its mouth
  *     follows A (checked, so that what follows means something);
  *   - dubbed with speech B (another text, another voice): the output mouth follows B (r >= 0.5 at the best lag
@@ -16,7 +18,10 @@ import { findEndpoint, type EndpointDef } from "../../src/api/endpoints.js";
 import { loadConfig } from "../../src/config.js";
 import { createFaceAnalyzer, type FaceAnalyzer } from "../../src/face/index.js";
 import type { Pcm, RawImage } from "../../src/media/types.js";
+import { resolveBinaries } from "../../src/media/ffmpeg.js";
 import { createPipelineRunner } from "../../src/pipeline/index.js";
+import { resolveLimits, withJobDir, type StepEnv } from "../../src/pipeline/steps.js";
+import { createVideoToVideoRunner } from "../../src/pipeline/video.js";
 import { ClassicalEngine } from "../../src/render/engine.js";
 import { createSpeechSynthesizer, encodeWav, type Synthesizer } from "../../src/speech/index.js";
 import { loadPortraitFixture } from "../support/face-fixtures.js";
@@ -61,6 +66,7 @@ before(async () => {
   storage = new FolderStorage(path.join(dir, "storage"));
   judge = await createJudge();
   [analyzer, speech] = await Promise.all([createFaceAnalyzer(), createSpeechSynthesizer()]);
+  const fast = await createFaceAnalyzer({ tiles: false, refine: false });
   const fx = await loadPortraitFixture({ width: 854, height: 480 });
   const [a, b] = await Promise.all([speech.speak({ text: SAID_A, voice: "Brian" }), speech.speak({ text: SAID_B, voice: "Aria" })]);
   pcmA = a.pcm;
@@ -72,12 +78,20 @@ before(async () => {
   } }, recordingContext());
   sourceVideo = storage.pathOf(storage.keyFromUrl(src.video.url) as string);
   const ctx = recordingContext();
-  const dub = await run({ requestId: "dubbed", endpoint: endpoint("fal-ai/infinitalk/video-to-video"), input: {
-    ...base, video_url: `data:video/mp4;base64,${(await readFile(sourceVideo)).toString("base64")}`, audio_url: wavUrl(pcmB),
-  } }, ctx);
+  const env: StepEnv = {
+    config, storage, logger: memoryLogger(), engine: new ClassicalEngine(), faceDetector: analyzer,
+    bins: resolveBinaries(config), limits: resolveLimits(config), speech: async () => speech,
+  };
+  const dubRunner = createVideoToVideoRunner({ trackDetector: fast });
+  const videoUrl = `data:video/mp4;base64,${(await readFile(sourceVideo)).toString("base64")}`;
+  const dub = await withJobDir(dir, (jobDir) => dubRunner(env, { requestId: "dubbed", dir: jobDir, ctx, controller: new AbortController() }, {
+    requestId: "dubbed", endpoint: endpoint("fal-ai/infinitalk/video-to-video"),
+    input: { ...base, video_url: videoUrl, audio_url: wavUrl(pcmB) },
+  }));
   dubbedVideo = storage.pathOf(storage.keyFromUrl(dub.video.url) as string);
   dubLogs = ctx.logs.map((l) => l.message);
   if (keep) {
+    console.log(dubLogs.join("\n"));
     await writeFile(path.join(keep, "dub-source.mp4"), await readFile(sourceVideo));
     await writeFile(path.join(keep, "dub-output.mp4"), await readFile(dubbedVideo));
   }
