@@ -105,11 +105,20 @@ describe("video decode (src/media/decode.ts)", () => {
     assert.ok(Math.abs(r - 0x20) < 12 && Math.abs(g - 0x60) < 12 && Math.abs(b - 0xc0) < 12, `${r} ${g} ${b}`);
   });
 
-  it("stops early without reading the rest (maxFrames), and rejects a file without video naming the field", async () => {
+  it("stops early (maxFrames), cancels on abort, and rejects a file without video naming the field", async () => {
     const webm = path.join(dir, "clip.webm");
     const frames: RawImage[] = [];
     for await (const f of decodeVideoFrames(webm, { bins, width: 854, height: 480, fps: 25, maxFrames: 7 })) frames.push(f);
     assert.equal(frames.length, 7);
+    // Aborting mid-stream stops ffmpeg and rejects with CancelledError.
+    const controller = new AbortController();
+    let got = 0;
+    await assert.rejects((async () => {
+      for await (const _ of decodeVideoFrames(webm, { bins, width: 854, height: 480, fps: 25, signal: controller.signal })) {
+        if (++got === 3) controller.abort();
+      }
+    })(), (err: Error) => err.name === "CancelledError");
+    assert.ok(got >= 3 && got < 50, `${got} frames before the abort took effect`);
     const wav = path.join(dir, "tone.wav");
     await makeTone(wav, 1);
     await assert.rejects(openVideoInput(wav, "video_url", { bins, resolution: "480p" }), (err: Error) => /video_url/.test(err.message));
