@@ -71,6 +71,31 @@ export interface FaceState {
   faceTris: Uint32Array;
   /** Last frame's moved region of this face. */
   region: Rect;
+  /** Lash-line darkening of each closed eye (rig.eyes order), from the photo's own lid contrast (see lashStrength). */
+  lash: [number, number];
+}
+
+/** How much a fully closed lid's lash line darkens the skin under it (its middle), at most. */
+const LASH_DARKEN = 0.55;
+
+/**
+ * How dark to draw an eye's lash line when it closes: only as far as the photo shows lashes there, i.e. its upper
+ * lid contour is darker than the skin two rings above it (mean luma): none below 10 % darker, full LASH_DARKEN
+ * from 35 %. An eye hidden behind the nose (the mesh still places one) or a lid without visible lashes gets none.
+ */
+export function lashStrength(photo: Surface, src: Float32Array, eye: Rig["eyes"][number]): number {
+  const luma = (v: number) => {
+    const x = clampInt(Math.round(src[v * 2] - 0.5), 0, photo.width - 1);
+    const y = clampInt(Math.round(src[v * 2 + 1] - 0.5), 0, photo.height - 1);
+    const p = photo.px[y * photo.width + x];
+    return 0.2126 * (p & 0xff) + 0.7152 * ((p >>> 8) & 0xff) + 0.0722 * ((p >>> 16) & 0xff);
+  };
+  const mean = (vs: Uint32Array) => vs.reduce((s, v) => s + luma(v), 0) / Math.max(1, vs.length);
+  const lid = mean(eye.upper.subarray(1, eye.upper.length - 1));
+  const skin = mean(eye.upperRing2);
+  if (!(skin > 0)) return 0;
+  const x = Math.min(1, Math.max(0, (1 - lid / skin - 0.1) / 0.25));
+  return LASH_DARKEN * eye.trust * x * x * (3 - 2 * x);
 }
 
 const clampInt = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
@@ -129,6 +154,7 @@ export class FrameRenderer {
         backTris: mesh.tris.subarray(split, back),
         faceTris: mesh.tris.subarray(back),
         region: { ...EMPTY_RECT },
+        lash: [lashStrength(this.photo, mesh.src, rig.eyes[0]), lashStrength(this.photo, mesh.src, rig.eyes[1])],
       };
     });
   }
@@ -157,6 +183,7 @@ export class FrameRenderer {
       if (isEmpty(region)) continue;
       this.stats.mainPixels += this.drawFace(fs, frame, region, 1, 0, 0);
       this.mouthPass(fs, region);
+      this.lashPass(fs, m, region);
       dirty = unionRect(dirty, region);
     }
     this.dirty = dirty;
@@ -254,6 +281,55 @@ export class FrameRenderer {
     this.stats.mouthSamples += this.drawFace(fs, patch, fullRect(patch), s, box.x0, box.y0, mask);
     this.shadeEdges(fs, patch, mask, s);
     downsampleInto(patch, s, this.frame, box.x0, box.y0, box);
+  }
+
+  /**
+   * A closing eye's lash line: the warp folds the photo's lashes away into the collapsing eye, which leaves a
+   * closed lid as bare skin (or a light sliver of the eye's white). Along the upper lid's drawn position a soft
+   * dark line (about 6 % of the eye width, anti-aliased, strongest in the lid's middle) fades in as the lid
+   * comes down past a third of its travel.
+   */
+  private lashPass(fs: FaceState, m: Readonly<MotionFrame>, region: Rect): void {
+    const t = fs.target;
+    const px = this.frame.px, fw = this.frame.width;
+    for (let e = 0; e < 2; e++) {
+      const eye = fs.rig.eyes[e];
+      const raw = e === 0 ? m.blinkRight : m.blinkLeft;
+      const blink = (Number.isFinite(raw) ? Math.min(1, Math.max(0, raw)) : 0) * eye.trust;
+      const x = Math.min(1, Math.max(0, (blink - 0.35) / 0.55));
+      const k = fs.lash[e] * x * x * (3 - 2 * x);
+      if (k <= 0) continue;
+      const up = eye.upper;
+      const half = Math.max(0.5, 0.03 * eye.width);
+      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      for (const v of up) {
+        x0 = Math.min(x0, t[v * 2]); x1 = Math.max(x1, t[v * 2]);
+        y0 = Math.min(y0, t[v * 2 + 1]); y1 = Math.max(y1, t[v * 2 + 1]);
+      }
+      const box = intersectRect({ x0: Math.floor(x0 - half) - 1, y0: Math.floor(y0 - half) - 1, x1: Math.ceil(x1 + half) + 2, y1: Math.ceil(y1 + half) + 2 }, region);
+      const segs = up.length - 1;
+      for (let y = box.y0; y < box.y1; y++) {
+        for (let xx = box.x0; xx < box.x1; xx++) {
+          const qx = xx + 0.5, qy = y + 0.5;
+          let best = Infinity, along = 0;
+          for (let i = 0; i < segs; i++) {
+            const ax = t[up[i] * 2], ay = t[up[i] * 2 + 1];
+            const dx = t[up[i + 1] * 2] - ax, dy = t[up[i + 1] * 2 + 1] - ay;
+            const l2 = dx * dx + dy * dy;
+            const u = l2 > 0 ? Math.min(1, Math.max(0, ((qx - ax) * dx + (qy - ay) * dy) / l2)) : 0;
+            const d = Math.hypot(qx - ax - u * dx, qy - ay - u * dy);
+            if (d < best) { best = d; along = (i + u) / segs; }
+          }
+          const cover = Math.min(1, Math.max(0, half + 0.5 - best));
+          if (cover <= 0) continue;
+          const f = 1 - k * cover * (0.35 + 0.65 * Math.sin(Math.PI * along));
+          const o = y * fw + xx;
+          const p = px[o];
+          const q = Math.round(f * 256);
+          px[o] = ((((p & 0xff00ff) * q) >>> 8) & 0xff00ff) | (((((p >>> 8) & 0xff) * q) >>> 8) << 8);
+        }
+      }
+    }
   }
 
   /**

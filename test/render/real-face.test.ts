@@ -12,7 +12,8 @@ import { NEUTRAL_FRAME, type MotionFrame } from "../../src/motion/types.js";
 import type { EngineFrame, EngineJob } from "../../src/pipeline/engine.js";
 import { ClassicalEngine } from "../../src/render/engine.js";
 import { ringVertex } from "../../src/render/mesh.js";
-import { FrameRenderer } from "../../src/render/renderer.js";
+import { FrameRenderer, lashStrength } from "../../src/render/renderer.js";
+import { surfaceFromRgb } from "../../src/render/pixels.js";
 import { loadOpenMouthFixture, loadPortraitFixture } from "../support/face-fixtures.js";
 import { insidePolygon } from "./synthetic.js";
 
@@ -80,6 +81,17 @@ test("closed-mouth photo: jawOpen opens a dark synthesized mouth, the background
     }
     assert.ok(n > 20 && changed / n > 0.4, `the eye changes under the closing lid (${changed}/${n})`);
   }
+  // Both eyes show dark lashes in the photo: a closed lid gets a lash line, well darker than the skin above it
+  // (measured 0.23 and 0.33 of it; 0.43 and 0.63 without the lash line) ...
+  assert.ok(fs.lash[0] > 0.3 && fs.lash[1] > 0.3, `lash strengths ${fs.lash}`);
+  for (const eye of fs.rig.eyes) {
+    const line = eye.upper.slice(2, -2).reduce((s, v) => s + lum(blink, (Math.round(fs.target[v * 2 + 1] - 0.5) * w + Math.round(fs.target[v * 2] - 0.5)) * 3), 0) / (eye.upper.length - 4);
+    const skin = eye.upperRing2.reduce((s, v) => s + lum(blink, (Math.round(fs.target[v * 2 + 1] - 0.5) * w + Math.round(fs.target[v * 2] - 0.5)) * 3), 0) / eye.upperRing2.length;
+    assert.ok(line < 0.4 * skin, `the closed lid's line (${line.toFixed(0)}) is darker than the skin above (${skin.toFixed(0)})`);
+  }
+  // ... a picture without lashes (uniform skin) gets none.
+  const flat = surfaceFromRgb({ width: w, height: h, channels: 3, data: Buffer.alloc(w * h * 3, 180) });
+  assert.equal(lashStrength(flat, fs.mesh.src, fs.rig.eyes[0]), 0);
 });
 
 test("open-mouth photo: its own teeth are reused, lipClose closes the mouth", async () => {
