@@ -26,16 +26,19 @@ export class QueueFullError extends Error {
 }
 
 /**
- * Refuses a submission when the owner has config.maxQueuedPerKey unfinished requests. Counted among the
- * owner's newest 2 x cap requests (listByOwner), which holds every unfinished one unless the owner has
- * finished more than `cap` requests newer than an older unfinished one.
+ * Refuses a submission when the owner has config.maxQueuedPerKey unfinished requests: exactly with the
+ * queue's countUnfinished, else counted among the owner's newest 2 x cap requests (listByOwner), which holds
+ * every unfinished one unless the owner finished more than `cap` requests newer than an older unfinished one.
  */
 export async function checkQueueCap(ctx: ServerContext, owner: string): Promise<void> {
   const cap = ctx.config.maxQueuedPerKey;
   if (cap <= 0) return;
-  const recent = await ctx.queue.listByOwner(owner, cap * 2);
   let open = 0;
-  for (const job of recent) if (job.status !== "COMPLETED") open++;
+  if (ctx.queue.countUnfinished) {
+    open = await ctx.queue.countUnfinished(owner);
+  } else {
+    for (const job of await ctx.queue.listByOwner(owner, cap * 2)) if (job.status !== "COMPLETED") open++;
+  }
   if (open >= cap) throw new QueueFullError(cap);
 }
 

@@ -38,6 +38,8 @@ const DUMMY = sha256("mouthpiece-no-such-key");
 
 export class KeyStore implements KeyVerifier {
   private readonly envHashes: Buffer[];
+  /** The lookup run on every authenticated request, prepared once. */
+  private byId?: Database.Statement;
 
   private constructor(private readonly db: Database.Database, envKeys: readonly string[]) {
     this.envHashes = envKeys.map(sha256);
@@ -91,7 +93,8 @@ export class KeyStore implements KeyVerifier {
     const hash = sha256(key);
     const colon = key.indexOf(":");
     if (colon > 0) {
-      const row = this.db.prepare(`SELECT id, hash, revoked_at, last_used_at FROM api_keys WHERE id = ?`).get(key.slice(0, colon)) as
+      this.byId ??= this.db.prepare(`SELECT id, hash, revoked_at, last_used_at FROM api_keys WHERE id = ?`);
+      const row = this.byId.get(key.slice(0, colon)) as
         | { id: string; hash: Buffer; revoked_at: number | null; last_used_at: number | null }
         | undefined;
       const equal = timingSafeEqual(hash, row ? row.hash : DUMMY);

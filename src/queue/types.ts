@@ -108,6 +108,11 @@ export interface JobQueue {
   /** An owner's requests, newest first (the playground's history). */
   listByOwner(owner: string, limit?: number): Promise<Job[]>;
   /**
+   * Optional: how many of an owner's requests are not COMPLETED (the per-key cap on submissions). Without it
+   * the API counts among listByOwner(owner, 2 x cap), which is slower and approximate.
+   */
+  countUnfinished?(owner: string): Promise<number>;
+  /**
    * Calls `listener` after anything that may change this job's status, position or logs (also other
    * jobs' moves, which shift positions). Listeners re-read what they need. Returns an unsubscribe function.
    */

@@ -195,6 +195,27 @@ export function runQueueContract(name: string, factory: QueueFactory): void {
       await queue.close();
     });
 
+    it("counts an owner's unfinished requests (optional countUnfinished)", async (t) => {
+      const { queue } = await factory.make();
+      if (!queue.countUnfinished) {
+        await queue.close();
+        return t.skip("this implementation has no countUnfinished");
+      }
+      const a = await submit(queue, "alice");
+      await submit(queue, "alice");
+      const c = await submit(queue, "alice");
+      await submit(queue, "bob");
+      assert.equal(await queue.countUnfinished("alice"), 3);
+      await queue.claim("w1"); // a: running still counts
+      assert.equal(await queue.countUnfinished("alice"), 3);
+      await queue.complete(a.id, "w1", {}, 1);
+      await queue.cancel(c.id);
+      assert.equal(await queue.countUnfinished("alice"), 1);
+      assert.equal(await queue.countUnfinished("bob"), 1);
+      assert.equal(await queue.countUnfinished("nobody"), 0);
+      await queue.close();
+    });
+
     // ---- Webhook deliveries. What an implementation must do:
     // * A job with a webhookUrl has a pending delivery from the moment it is COMPLETED, whatever the
     //   outcome (OK, ERROR, CANCELLED while queued or running, failed by recover): due at once.

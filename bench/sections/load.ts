@@ -1,0 +1,195 @@
+/**
+ * `npm run bench -- load`: the HTTP API under load (issue 9's bar): autocannon polls request status with 200
+ * connections while a second autocannon submits requests at 50/s, for 30 s. Bars: zero errors (socket errors,
+ * timeouts and non-2xx answers), p99 status latency < 50 ms, memory stable.
+ *
+ * The server runs in a child process (this file with --serve): the real buildServer (auth with a stored key,
+ * per-key rate limit ON but set high enough not to refuse, the queue cap ON at its default 100), the embedded
+ * SQLite queue on a temp data dir, and a worker (concurrency 1) with a no-op runner that returns a fixed output
+ * at once, so renders do not dominate: this measures the API, the queue and the worker loop, not the engine.
+ * Memory: the child's RSS and heap after a forced GC, sampled every second.
+ *
+ * Also runnable alone: node --import tsx bench/sections/load.ts
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+const here = fileURLToPath(import.meta.url);
+const DURATION_S = 30;
+const STATUS_CONNECTIONS = 200;
+const SUBMIT_RATE = 50;
+const INPUT = JSON.stringify({ image_url: "data:image/png;base64,iVBORw0KGgo=", audio_url: "data:audio/wav;base64,UklGRg==", prompt: "load test" });
+const OUTPUT = { video: { url: "http://127.0.0.1:8000/files/bench/video.mp4", content_type: "video/mp4", file_name: "video.mp4", file_size: 1 }, seed: 1 };
+
+interface Mem { t: number; rss: number; heap: number; gc: boolean }
+
+// ---------------------------------------------------------------- the server child
+async function serve(): Promise<void> {
+  const { pino } = await import("pino");
+  const { KeyStore } = await import("../../src/api/keys.js");
+  const { buildServer } = await import("../../src/api/server.js");
+  const { loadConfig } = await import("../../src/config.js");
+  const { SqliteJobQueue } = await import("../../src/queue/sqlite.js");
+  const { startWorker } = await import("../../src/queue/worker.js");
+  const { LocalStorage } = await import("../../src/storage/local.js");
+  const dataDir = process.env.LOAD_DATA_DIR!;
+  const config = loadConfig({}, { dataDir, logLevel: "silent", rateLimitPerMinute: 100_000_000 });
+  const file = path.join(dataDir, "mouthpiece.db");
+  const queue = SqliteJobQueue.open({ file });
+  const keys = KeyStore.open({ file });
+  const logger = pino({ level: "silent" });
+  const app = await buildServer({ config, queue, storage: new LocalStorage({ dataDir, baseUrl: "http://127.0.0.1:8000" }), keys, logger });
+  const worker = startWorker({ queue, runner: async () => OUTPUT, concurrency: 1, logger });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  const { key } = keys.create("bench");
+  const { monitorEventLoopDelay } = await import("node:perf_hooks");
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  process.send!({ ready: { port, key } });
+  process.on("message", async (m: { mem?: boolean; gc?: boolean; stop?: boolean; delay?: "start" | "report" }) => {
+    if (m.mem) {
+      if (m.gc) (globalThis as { gc?: () => void }).gc?.();
+      const u = process.memoryUsage();
+      process.send!({ mem: { rss: u.rss, heap: u.heapUsed } });
+    }
+    if (m.delay === "start") delay.enable();
+    if (m.delay === "report") {
+      delay.disable();
+      process.send!({ delay: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6, mean: delay.mean / 1e6 } });
+    }
+    if (m.stop) {
+      await app.close();
+      await worker.stop();
+      await queue.close();
+      keys.close();
+      process.exit(0);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- the driver
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+export async function run(): Promise<string> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "mp-load-"));
+  const child: ChildProcess = fork(here, ["--serve"], {
+    execArgv: ["--import", "tsx", "--expose-gc"],
+    env: { ...process.env, LOAD_DATA_DIR: dataDir },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  try {
+    const { port, key } = await new Promise<{ port: number; key: string }>((resolve, reject) => {
+      child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+      child.on("message", (m: { ready?: { port: number; key: string } }) => m.ready && resolve(m.ready));
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const headers = { authorization: `Key ${key}`, "content-type": "application/json" };
+
+    // Requests to poll: 200 submitted up front (most complete at once; the submits below add queued ones).
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const res = await fetch(`${base}/queue/fal-ai/ai-avatar`, { method: "POST", headers, body: INPUT });
+      if (res.status !== 200) throw new Error(`seeding answered ${res.status}: ${await res.text()}`);
+      ids.push(((await res.json()) as { request_id: string }).request_id);
+    }
+
+    const memory: Mem[] = [];
+    const t0 = Date.now();
+    /** Memory every second; after a forced GC every 5th second (a GC every second would weigh on the latencies). */
+    let tick = 0;
+    const sample = (gc = tick++ % 5 === 0) => new Promise<void>((resolve) => {
+      const onMsg = (m: { mem?: { rss: number; heap: number } }) => {
+        if (!m.mem) return;
+        child.off("message", onMsg);
+        memory.push({ t: (Date.now() - t0) / 1000, gc, ...m.mem });
+        resolve();
+      };
+      child.on("message", onMsg);
+      child.send({ mem: true, gc });
+    });
+    await sample(true);
+    child.send({ delay: "start" });
+    const sampler = setInterval(() => void sample(), 1000);
+
+    let next = 0;
+    const status = autocannon({
+      url: base,
+      connections: STATUS_CONNECTIONS,
+      duration: DURATION_S,
+      headers: { authorization: headers.authorization },
+      requests: [{
+        method: "GET",
+        setupRequest: (req) => ({ ...req, path: `/queue/fal-ai/ai-avatar/requests/${ids[next++ % ids.length]}/status` }),
+      }],
+    });
+    const submits = autocannon({
+      url: `${base}/queue/fal-ai/ai-avatar`,
+      method: "POST",
+      connections: 5,
+      overallRate: SUBMIT_RATE,
+      duration: DURATION_S,
+      headers,
+      body: INPUT,
+    });
+    const [s, p] = await Promise.all([status, submits]);
+    clearInterval(sampler);
+    const loopDelay = await new Promise<{ p99: number; max: number; mean: number }>((resolve) => {
+      const onMsg = (m: { delay?: { p99: number; max: number; mean: number } }) => {
+        if (!m.delay) return;
+        child.off("message", onMsg);
+        resolve(m.delay);
+      };
+      child.on("message", onMsg);
+      child.send({ delay: "report" });
+    });
+    await sample(true);
+
+    const errors = (r: autocannon.Result) => r.errors + r.timeouts + r.non2xx;
+    const gcSamples = memory.filter((m) => m.gc);
+    const first = gcSamples.find((m) => m.t >= 4) ?? gcSamples[0];
+    const last = memory[memory.length - 1];
+    const peakRss = Math.max(...memory.map((m) => m.rss));
+    const heapGrowth = last.heap - first.heap;
+    const rows = [
+      "| load (30 s) | requests | req/s | errors (socket + timeout + non-2xx) | p50 | p99 | max |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+      `| GET status, ${STATUS_CONNECTIONS} connections | ${s.requests.total} | ${s.requests.average.toFixed(0)} | ${errors(s)} (${s.errors} + ${s.timeouts} + ${s.non2xx}) | ${ms(s.latency.p50)} | ${ms(s.latency.p99)} | ${ms(s.latency.max)} |`,
+      `| POST submit at ${SUBMIT_RATE}/s, 5 connections | ${p.requests.total} | ${p.requests.average.toFixed(1)} | ${errors(p)} (${p.errors} + ${p.timeouts} + ${p.non2xx}) | ${ms(p.latency.p50)} | ${ms(p.latency.p99)} | ${ms(p.latency.max)} |`,
+    ];
+    const verdict = [
+      `- zero errors: ${errors(s) + errors(p) === 0 ? "**yes**" : `**no** (${errors(s) + errors(p)})`}`,
+      `- p99 of status < 50 ms: ${s.latency.p99 < 50 ? "**yes**" : "**no**"} (${ms(s.latency.p99)})`,
+      `- memory (server process, heap after a forced GC): ${mib(first.heap)} at ${first.t.toFixed(0)} s → ${mib(last.heap)} at ${last.t.toFixed(0)} s (${heapGrowth >= 0 ? "+" : ""}${mib(heapGrowth)}); RSS peak ${mib(peakRss)}, end ${mib(last.rss)}; ${Math.abs(heapGrowth) < 32 * 2 ** 20 ? "**stable**" : "**growing**"} (bar: heap change under 32 MiB over the run)`,
+      `- the server's event loop delay during the run: mean ${ms(loopDelay.mean)}, p99 ${ms(loopDelay.p99)}, max ${ms(loopDelay.max)} (long stalls here are the server's; otherwise latency comes from the load generator and other processes on the cores)`,
+      `- machine load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(", ")} (${os.cpus().length} cores; above ${os.cpus().length} the figures are inflated by other work)`,
+      `- the queue held ${200 + p.requests.total} requests at the end; the no-op worker completed them as they came`,
+    ];
+    return [
+      "### Load: status polling + submissions (issue 9)",
+      "",
+      `autocannon: ${STATUS_CONNECTIONS} connections polling \`GET /queue/fal-ai/ai-avatar/requests/{id}/status\` over 200 request ids, and submits (\`POST /queue/fal-ai/ai-avatar\`, data-URI input) at ${SUBMIT_RATE}/s, both for ${DURATION_S} s, against a server in a child process: real buildServer, key auth, rate limit plugin on (limit set above the load), queue cap on (100), embedded SQLite queue, one worker with a **no-op runner** (returns a fixed output at once; no engine, no ffmpeg). The load generator shares the machine's cores with the server.`,
+      "",
+      ...rows,
+      "",
+      ...verdict,
+    ].join("\n");
+  } finally {
+    child.send({ stop: true });
+    await new Promise((r) => {
+      const t = setTimeout(() => { child.kill("SIGKILL"); r(undefined); }, 5000);
+      child.once("exit", () => { clearTimeout(t); r(undefined); });
+    });
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes("--serve")) {
+  void serve();
+} else if (process.argv[1] && path.resolve(process.argv[1]) === here) {
+  void run().then((md) => console.log(md));
+}
