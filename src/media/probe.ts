@@ -50,8 +50,17 @@ export interface ProbeResult {
   audio?: AudioStreamInfo;
 }
 
+/** Longest audio input accepted (s): outputs are at most 721 frames (28.8 s); longer files only cost decode time. */
+export const MAX_AUDIO_SECONDS = 600;
+/** Longest input video accepted (s). */
+export const MAX_VIDEO_SECONDS = 600;
+/** Largest input video frame accepted (pixels): 4096 x 4096. */
+export const MAX_VIDEO_PIXELS = 4096 * 4096;
+
 export interface ProbeOptions {
   signal?: AbortSignal;
+  /** requireAudio / requireVideo: the longest duration accepted (s). Default MAX_AUDIO_SECONDS / MAX_VIDEO_SECONDS. */
+  maxDurationSec?: number;
   /** Decode the streams to count frames exactly (slower: reads the whole file). */
   countFrames?: boolean;
 }
@@ -206,6 +215,12 @@ export async function requireAudio(file: string, field: string, bins: MediaBinar
   if (info.audio.sampleRate <= 0 || info.audio.channels <= 0) {
     throw InputError.field(field, `the audio track has no usable samples (${info.audio.codec}); ${AUDIO_ADVICE}`, "invalid_file");
   }
+  const maxSec = options.maxDurationSec ?? MAX_AUDIO_SECONDS;
+  if (durationSec > maxSec) {
+    throw InputError.field(field,
+      `the audio is ${durationSec.toFixed(1)} s long, over the ${maxSec} s limit; send a shorter file (a video uses at most its num_frames / 25 s of it)`,
+      "audio_too_long");
+  }
   return { ...info.audio, durationSec };
 }
 
@@ -219,5 +234,15 @@ export async function requireVideo(file: string, field: string, bins: MediaBinar
     const found = await describeFile(file);
     throw InputError.field(field, `the file has no video track (found: ${found}); ${VIDEO_ADVICE}`, "invalid_file");
   }
-  return { video: v, audio: info.audio, durationSec: v.durationSec ?? info.durationSec ?? 0 };
+  const durationSec = v.durationSec ?? info.durationSec ?? 0;
+  const maxSec = options.maxDurationSec ?? MAX_VIDEO_SECONDS;
+  if (durationSec > maxSec) {
+    throw InputError.field(field, `the video is ${durationSec.toFixed(1)} s long, over the ${maxSec} s limit; send a shorter video`, "video_too_long");
+  }
+  if (v.width * v.height > MAX_VIDEO_PIXELS) {
+    throw InputError.field(field,
+      `the video is ${v.width}x${v.height}, over the 4096x4096 frame limit; send a smaller video (720p is plenty)`,
+      "video_too_large");
+  }
+  return { video: v, audio: info.audio, durationSec };
 }

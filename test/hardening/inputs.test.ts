@@ -17,7 +17,8 @@ import { loadConfig } from "../../src/config.js";
 import { InputError } from "../../src/errors.js";
 import type { Engine } from "../../src/pipeline/engine.js";
 import { createPipelineRunner } from "../../src/pipeline/index.js";
-import { FolderStorage, makePicture, makeTestVideo, makeTone, recordingContext, tempDir } from "../support/media-fixtures.js";
+import { runProcess } from "../../src/media/ffmpeg.js";
+import { bins, FolderStorage, makePicture, makeTestVideo, makeTone, recordingContext, tempDir } from "../support/media-fixtures.js";
 
 const config = loadConfig({}, { dataDir: "/tmp/mouthpiece-test-unused" });
 const aiAvatar = findEndpoint("fal-ai/ai-avatar") as EndpointDef;
@@ -117,6 +118,22 @@ describe("limits checked from the header", () => {
     expect422(o, "30k x 30k PNG");
     assert.ok(o.ms < 1000, `took ${Math.round(o.ms)} ms`);
     assert.match((o as { message: string }).message, /30000x30000 \(900\.0 megapixels\), over the 50 megapixel limit/);
+  });
+
+  it("refuses audio and video over the length limits, from the header", async () => {
+    // A real 10 min 10 s WAV, kept small: 8-bit samples at 1 kHz (610 KB).
+    const longWav = path.join(dir, "long.wav");
+    await runProcess(bins.ffmpeg, ["-v", "error", "-f", "lavfi", "-i", "anullsrc=r=1000:cl=mono", "-t", "610", "-c:a", "pcm_u8", "-y", longWav], { label: "ffmpeg" });
+    const o = await attempt(aiAvatar, { image_url: dataUri(seeds["p.png"], "image/png"), audio_url: dataUri(await readFile(longWav), "audio/wav"), prompt: "p", num_frames: 81 });
+    expect422(o, "10-minute WAV");
+    assert.ok(o.ms < 3000, `took ${Math.round(o.ms)} ms`);
+    assert.match((o as { message: string }).message, /audio_url.*the audio is 610\.0 s long, over the 600 s limit/);
+    // A real 11-minute video (one frame every 100 s: small and quick to make).
+    const long = path.join(dir, "long.mp4");
+    await runProcess(bins.ffmpeg, ["-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=32x32:r=0.01:d=660", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-y", long], { label: "ffmpeg" });
+    const v = await attempt(v2v, { video_url: dataUri(await readFile(long), "video/mp4"), audio_url: dataUri(seeds["a.wav"], "audio/wav"), prompt: "p" });
+    expect422(v, "11-minute video");
+    assert.match((v as { message: string }).message, /video_url.*the video is \d+\.\d s long, over the 600 s limit/);
   });
 
   it("the seeds themselves pass the input stage (so the fuzz below tests the corruption, not the seeds)", async () => {
