@@ -71,7 +71,7 @@ export function openingTarget(f: AudioFeatures, peakOpen = PEAK_OPEN): Float32Ar
     const x = clamp((f.db[i] - lo) / (top - lo), 0, 1.25);
     // Fricatives (energy above 4 kHz comparable to the voice band, noisy spectrum): teeth close.
     const fric = clamp((f.highRatioDb[i] + 14) / 12, 0, 1) * clamp((f.flatness[i] - 0.15) / 0.3, 0.3, 1);
-    out[i] = peakOpen * x ** 1.2 * (1 - 0.55 * fric);
+    out[i] = peakOpen * x ** 1.0 * (1 - 0.55 * fric);
   }
   return out;
 }
