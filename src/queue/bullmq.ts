@@ -149,7 +149,7 @@ export class BullJobQueue implements JobQueue {
 
   async submit(request: SubmitRequest): Promise<Job> {
     const id = randomUUID();
-    await this.script(lua.SUBMIT, [this.key(id), `${this.prefix}:owner:${request.owner}`, `${this.prefix}:seq`], [
+    await this.script(lua.SUBMIT, [this.key(id), `${this.prefix}:owner:${request.owner}`, `${this.prefix}:seq`, `${this.prefix}:open:${request.owner}`], [
       id, request.endpointId, request.owner, JSON.stringify(request.input), request.webhookUrl ?? "", Date.now(),
     ]);
     await this.bull.add("request", { id }, { jobId: id, removeOnComplete: true, removeOnFail: true });
@@ -192,6 +192,11 @@ export class BullJobQueue implements JobQueue {
   async listByOwner(owner: string, limit = 50): Promise<Job[]> {
     const ids = await this.redis.zrevrange(`${this.prefix}:owner:${owner}`, 0, Math.max(0, limit) - 1);
     return this.getMany(ids);
+  }
+
+  /** The owner's queued and running requests (a set per owner, kept by the scripts). */
+  async countUnfinished(owner: string): Promise<number> {
+    return this.redis.scard(`${this.prefix}:open:${owner}`);
   }
 
   subscribe(id: string, listener: () => void): () => void {

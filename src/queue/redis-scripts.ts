@@ -17,6 +17,8 @@ local function finish(key, running, webhooks, id, outcome, result, failure, infe
   rcall('HDEL', key, 'worker_id', 'lease_until')
   rcall('HINCRBY', key, 'version', 1)
   rcall('SREM', running, id)
+  -- key is "<prefix>:job:<id>": the owner's set of unfinished requests is "<prefix>:open:<owner>".
+  rcall('SREM', string.sub(key, 1, #key - #id - 4) .. 'open:' .. rcall('HGET', key, 'owner'), id)
   if rcall('HEXISTS', key, 'webhook_url') == 1 and rcall('HEXISTS', key, 'webhook_state') == 0 then
     rcall('HSET', key, 'webhook_next_at', now)
     local seq = tonumber(rcall('HGET', key, 'seq'))
@@ -30,7 +32,10 @@ local function addLog(key, logs, line)
 end
 `;
 
-/** KEYS: record, owner zset, seq counter. ARGV: id, endpoint, owner, input, webhookUrl|'', now. Returns seq. */
+/**
+ * KEYS: record, owner zset, seq counter, owner's unfinished set. ARGV: id, endpoint, owner, input,
+ * webhookUrl|'', now. Returns seq.
+ */
 export const SUBMIT = `${PRELUDE}
 local seq = rcall('INCR', KEYS[3])
 rcall('HSET', KEYS[1], 'seq', seq, 'id', ARGV[1], 'endpoint_id', ARGV[2], 'owner', ARGV[3], 'input', ARGV[4],
@@ -38,6 +43,7 @@ rcall('HSET', KEYS[1], 'seq', seq, 'id', ARGV[1], 'endpoint_id', ARGV[2], 'owner
   'webhook_attempts', 0, 'version', 0)
 if ARGV[5] ~= '' then rcall('HSET', KEYS[1], 'webhook_url', ARGV[5]) end
 rcall('ZADD', KEYS[2], seq, ARGV[1])
+rcall('SADD', KEYS[4], ARGV[1])
 return seq
 `;
 

@@ -62,6 +62,24 @@ if (!REDIS_SERVER) {
       await worker.close();
     });
 
+    it("counts an owner's unfinished requests", async () => {
+      const q = await BullJobQueue.open({ url: redis.url, prefix: "count" });
+      const submit = (owner: string) => q.submit({ endpointId: "fal-ai/ai-avatar", owner, input: {} });
+      const a = await submit("key:a");
+      const b = await submit("key:a");
+      await submit("key:a");
+      await submit("key:b");
+      assert.equal(await q.countUnfinished("key:a"), 3);
+      await q.claim("w");
+      assert.equal(await q.countUnfinished("key:a"), 3, "running counts");
+      await q.complete(a.id, "w", {}, 1);
+      await q.cancel(b.id);
+      assert.equal(await q.countUnfinished("key:a"), 1);
+      assert.equal(await q.countUnfinished("key:b"), 1);
+      assert.equal(await q.countUnfinished("key:none"), 0);
+      await q.close();
+    });
+
     it("an expired lease is recovered by any process; the job keeps its place at the head", async () => {
       const a = await BullJobQueue.open({ url: redis.url, prefix: "lease", leaseMs: 200 });
       const j1 = await a.submit({ endpointId: "fal-ai/ai-avatar", owner: "local", input: {} });
