@@ -109,7 +109,7 @@ export function createVideoToVideoRunner(options: VideoRunnerOptions = {}): Kind
         }
         await tracker.flush({ signal });
         return n;
-      }, (n) => `${n} frames, detector ${Math.round(tracker.detectMs)} ms`);
+      }, (n) => `${n} frames, detector ${Math.round(tracker.detectMs)} ms, flow ${Math.round(tracker.flowMs)} ms`);
       if (signal.aborted) throw new CancelledError();
       if (length === 0) throw InputError.field("video_url", "the video has no frames to decode; send a video of at least one frame (MP4, MOV, WebM or MKV)", "invalid_file");
       const track = tracker.finish();

@@ -90,7 +90,46 @@ describe("One Euro filter", () => {
   });
 });
 
+/** A frame with a textured red patch (fixed texture that moves with it) at (x, y) on a grey background. */
+function texturedFrame(x: number, y: number): RawImage {
+  const data = Buffer.alloc(W * H * 3, 90);
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const tex = Array.from({ length: 48 * 40 }, () => [Math.floor(rand() * 45), Math.floor(rand() * 255)]);
+  // Drawn with sub-pixel position by bilinear weights of the texture (smooth blocks of 4x4 texels).
+  for (let r = 0; r < H; r++) {
+    for (let c = 0; c < W; c++) {
+      const u = c - x, v = r - y;
+      if (u < 0 || v < 0 || u >= 40 || v >= 48) continue;
+      const tu = Math.min(9, Math.floor(u / 4)), tv = Math.min(11, Math.floor(v / 4));
+      const [g, b] = tex[tv * 10 + tu];
+      const p = (r * W + c) * 3;
+      data[p] = 255;
+      data[p + 1] = g;
+      data[p + 2] = b;
+    }
+  }
+  return { width: W, height: H, channels: 3, data };
+}
+
 describe("FaceTracker", () => {
+  it("optical flow follows the face between key frames where interpolation cannot (a back-and-forth move)", async () => {
+    // x(i) = 60 + 12 sin(2 pi i / 16): at every key frame (every 8) the patch is back at x = 60.
+    const xAt = (i: number) => Math.round(60 + 12 * Math.sin((2 * Math.PI * i) / 16));
+    const errors: Record<string, number> = {};
+    for (const flow of [true, false]) {
+      const tracker = new FaceTracker(new RedSquareDetector(), { keyInterval: 8, flow, minCutoff: 5, beta: 0.5 });
+      for (let i = 0; i < 33; i++) await tracker.push(texturedFrame(xAt(i), 20));
+      const track = tracker.finish();
+      let worst = 0;
+      for (let i = 0; i < 33; i++) worst = Math.max(worst, Math.abs((track.faces[i]?.box.x ?? NaN) - xAt(i)));
+      errors[String(flow)] = worst;
+    }
+    console.log(`worst error with flow ${errors.true.toFixed(2)} px, without ${errors.false.toFixed(2)} px`);
+    assert.ok(errors.true < 1.5, `with flow: worst error ${errors.true.toFixed(2)} px`);
+    assert.ok(errors.false > 6, `without flow: worst error ${errors.false.toFixed(2)} px`);
+  });
+
   it("detects on key frames, interpolates between them, re-detects after a cut, and drops a lost face", async () => {
     const det = new RedSquareDetector();
     const tracker = new FaceTracker(det, { keyInterval: 8, minCutoff: 5, beta: 0.5 });
