@@ -45,6 +45,13 @@ export interface KeyedStorage extends Storage {
    * this server's upload sessions).
    */
   presignPut?(key: string, input: { contentType: string; fileName: string; expiresInSeconds?: number }): Promise<string | undefined>;
+  /**
+   * Optional (object stores): multipart uploads kept by the store itself, so any API node can take any part
+   * (UploadSessions uses these instead of its data-dir sessions when present).
+   */
+  createMultipart?(key: string, input: { contentType: string; fileName: string }): Promise<string>;
+  uploadPart?(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<string>;
+  completeMultipart?(key: string, uploadId: string, parts: { partNumber: number; etag: string }[], maxBytes: number): Promise<StoredFile | undefined>;
   /** Optional: releases connections (object store clients). */
   close?(): void;
 }

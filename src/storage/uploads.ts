@@ -4,6 +4,10 @@
  * followed by `complete`. A session lives in <dataDir>/uploads/<id>/ (so it survives a restart) until it
  * is completed or expires. The id is long and random: the upload URL itself is the credential, since the
  * official client sends the bytes without an Authorization header.
+ * With a store that keeps multipart uploads itself (S3: storage.createMultipart), multipart sessions live in
+ * the store instead: the session id carries the object key and the store's upload id (unguessable, the
+ * credential), each part goes straight to the store (buffered per part, at most 64 MB), so any API node can
+ * take any part of any upload.
  *
  * @example
  *   const uploads = new UploadSessions({ dataDir, storage, maxBytes: config.uploadLimit });
@@ -44,7 +48,21 @@ export interface UploadSessionsOptions {
 }
 
 const ID_RE = /^[A-Za-z0-9_-]{32}$/;
+/** Ids of multipart sessions the store keeps (S3): "store." + base64url(JSON of StoreSession). */
+const STORE_PREFIX = "store.";
+
+/** What a store-kept multipart session's id carries (the store's upload id is its credential). */
+interface StoreSession {
+  k: string;
+  u: string;
+  t: string;
+  n: string;
+  o: string;
+  c: number;
+}
 export const MAX_PARTS = 10_000;
+/** Largest part a store-kept multipart upload buffers in memory (the official client sends 10 MB parts). */
+const MAX_STORE_PART = 64 * 1024 * 1024;
 
 /** Counts bytes through a stream and fails with TooLargeError beyond `max`. */
 function byteLimit(max: number, what: string): Transform {
@@ -69,6 +87,14 @@ export class UploadSessions {
 
   /** Starts an upload; the file will be stored under `session.key` (its URL is known now). */
   async create(input: { contentType: string; fileName: string; owner: string; multipart?: boolean }): Promise<UploadSession> {
+    const { storage } = this.options;
+    if (input.multipart && storage.createMultipart) {
+      // The store keeps the parts (S3 multipart upload); the id carries everything, so any API node takes any part.
+      const key = storage.newKey(input.fileName);
+      const uploadId = await storage.createMultipart(key, { contentType: input.contentType, fileName: input.fileName });
+      const carried: StoreSession = { k: key, u: uploadId, t: input.contentType, n: input.fileName, o: input.owner, c: Date.now() };
+      return this.fromStore(`${STORE_PREFIX}${Buffer.from(JSON.stringify(carried)).toString("base64url")}`, carried);
+    }
     await this.sweep().catch(() => undefined);
     const session: UploadSession = {
       id: randomBytes(24).toString("base64url"),
@@ -85,6 +111,7 @@ export class UploadSessions {
   }
 
   async get(id: string): Promise<UploadSession> {
+    if (id.startsWith(STORE_PREFIX)) return this.storeSession(id).session;
     if (!ID_RE.test(id)) throw new NotFoundError("Unknown or expired upload; start a new one with /storage/upload/initiate.");
     let session: UploadSession;
     try {
@@ -118,6 +145,19 @@ export class UploadSessions {
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
       throw InputError.field("partNumber", `Part numbers run from 1 to ${MAX_PARTS}; got ${partNumber}.`);
     }
+    if (id.startsWith(STORE_PREFIX)) {
+      const { carried } = this.storeSession(id);
+      const chunks: Buffer[] = [];
+      const collect = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          chunks.push(chunk);
+          done();
+        },
+      });
+      await pipeline(body, byteLimit(Math.min(this.options.maxBytes, MAX_STORE_PART), `Part ${partNumber}`), collect);
+      const etag = await this.options.storage.uploadPart!(carried.k, carried.u, partNumber, Buffer.concat(chunks));
+      return { partNumber, etag };
+    }
     const dir = this.sessionDir(id);
     const hash = createHash("md5");
     const tmp = path.join(dir, `part-${partNumber}.${randomBytes(4).toString("hex")}.tmp`);
@@ -145,6 +185,20 @@ export class UploadSessions {
   async complete(id: string, parts: UploadPart[]): Promise<StoredFile> {
     const session = await this.get(id);
     if (parts.length === 0) throw InputError.field("parts", "List the uploaded parts: [{partNumber, etag}, …] in order.");
+    if (id.startsWith(STORE_PREFIX)) {
+      const { carried } = this.storeSession(id);
+      for (const [i, part] of parts.entries()) {
+        if (!/^[0-9a-f]{32}$/.test(String(part.etag))) throw InputError.field(["parts", i, "etag"], "Use the etag the part upload answered with.");
+      }
+      let stored: StoredFile | undefined;
+      try {
+        stored = await this.options.storage.completeMultipart!(carried.k, carried.u, parts, this.options.maxBytes);
+      } catch (err) {
+        throw InputError.field("parts", `The store refused to join these parts (${(err as Error).message}); upload the missing or changed parts again.`);
+      }
+      if (!stored) throw new TooLargeError(`The file is larger than the upload limit of ${this.options.maxBytes} bytes.`);
+      return stored;
+    }
     const dir = this.sessionDir(id);
     const files: string[] = [];
     let total = 0;
@@ -176,6 +230,25 @@ export class UploadSessions {
     await feed;
     await rm(dir, { recursive: true, force: true });
     return stored;
+  }
+
+  /** Decodes a store-kept session's id (unknown, malformed or expired: NotFoundError). */
+  private storeSession(id: string): { session: UploadSession; carried: StoreSession } {
+    let carried: StoreSession;
+    try {
+      carried = JSON.parse(Buffer.from(id.slice(STORE_PREFIX.length), "base64url").toString("utf8")) as StoreSession;
+    } catch {
+      throw new NotFoundError("Unknown or expired upload; start a new one with /storage/upload/initiate-multipart.");
+    }
+    if (typeof carried?.k !== "string" || typeof carried.u !== "string" || typeof carried.c !== "number" || !this.options.storage.uploadPart) {
+      throw new NotFoundError("Unknown or expired upload; start a new one with /storage/upload/initiate-multipart.");
+    }
+    if (Date.now() - carried.c > this.ttlMs) throw new NotFoundError("This upload expired; start a new one with /storage/upload/initiate-multipart.");
+    return { session: this.fromStore(id, carried), carried };
+  }
+
+  private fromStore(id: string, c: StoreSession): UploadSession {
+    return { id, key: c.k, contentType: c.t, fileName: c.n, owner: c.o, multipart: true, createdAt: c.c };
   }
 
   private sessionDir(id: string): string {

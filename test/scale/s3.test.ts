@@ -130,22 +130,43 @@ describe("the API on S3 storage (upload routes and /files)", { timeout: 60_000 }
     assert.equal((await fetch(file_url, { headers: { range: "bytes=5000-" } })).status, 416);
   });
 
-  it("multipart uploads go through the API node into the bucket", async () => {
-    const init = await fetch(`${server.url}/storage/upload/initiate-multipart`, {
-      method: "POST", headers, body: JSON.stringify({ content_type: "video/mp4", file_name: "m.mp4" }),
+  it("multipart uploads go part by part into the bucket, through any API node", async () => {
+    // A second API node on its own data dir: the upload's state is in the bucket, not on a node.
+    const otherDir = await mkdtemp(path.join(os.tmpdir(), "mp-s3api2-"));
+    const other = await startServe({
+      config: loadConfig({ ...s3.env, MOUTHPIECE_STORAGE: s3.storageUrl }, { dataDir: otherDir, port: 0, logLevel: "silent" }),
+      logger: pino({ level: "silent" }), createRunner, worker: false,
     });
-    const { upload_url, file_url } = (await init.json()) as { upload_url: string; file_url: string };
-    assert.ok(upload_url.startsWith(server.url), upload_url);
-    const parts = [];
-    for (const [i, chunk] of [Buffer.alloc(1000, 1), Buffer.alloc(500, 2)].entries()) {
-      const r = await fetch(`${upload_url}/${i + 1}`, { method: "PUT", body: chunk });
-      parts.push((await r.json()) as { partNumber: number; etag: string });
+    try {
+      const init = await fetch(`${server.url}/storage/upload/initiate-multipart`, {
+        method: "POST", headers, body: JSON.stringify({ content_type: "video/mp4", file_name: "m.mp4" }),
+      });
+      const { upload_url, file_url } = (await init.json()) as { upload_url: string; file_url: string };
+      assert.ok(upload_url.startsWith(`${server.url}/storage/upload/data/store.`), upload_url);
+      const chunks = [Buffer.alloc(5 * 1024 * 1024, 1), Buffer.alloc(500, 2)];
+      const parts = [];
+      for (const [i, chunk] of chunks.entries()) {
+        const base = i === 0 ? upload_url : upload_url.replace(server.url, other.url);
+        const r = await fetch(`${base}/${i + 1}`, { method: "PUT", body: new Uint8Array(chunk) });
+        assert.equal(r.status, 200);
+        parts.push((await r.json()) as { partNumber: number; etag: string });
+      }
+      assert.match(parts[0].etag, /^[0-9a-f]{32}$/);
+      const bad = await fetch(`${upload_url.replace(server.url, other.url)}/complete`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ parts: [{ partNumber: 1, etag: "nope" }] }),
+      });
+      assert.equal(bad.status, 422);
+      const done = await fetch(`${upload_url.replace(server.url, other.url)}/complete`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ parts }) });
+      assert.equal(done.status, 200, await done.clone().text());
+      const res = await fetch(file_url, { headers: { range: `bytes=${5 * 1024 * 1024 - 2}-` } });
+      assert.equal(res.status, 206);
+      assert.equal(res.headers.get("content-type"), "video/mp4");
+      assert.deepEqual([...new Uint8Array(await res.arrayBuffer())], [1, 1, ...Array(500).fill(2)]);
+      const forged = await fetch(`${server.url}/storage/upload/data/store.${Buffer.from("{}").toString("base64url")}/1`, { method: "PUT", body: "x" });
+      assert.equal(forged.status, 404);
+    } finally {
+      await other.close();
+      await rm(otherDir, { recursive: true, force: true });
     }
-    const done = await fetch(`${upload_url}/complete`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ parts }) });
-    assert.equal(done.status, 200);
-    const body = Buffer.from(await (await fetch(file_url)).arrayBuffer());
-    assert.equal(body.length, 1500);
-    assert.equal(body[999], 1);
-    assert.equal(body[1000], 2);
   });
 });
