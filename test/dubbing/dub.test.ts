@@ -8,7 +8,8 @@
  *     follows A (checked, so that what follows means something);
  *   - dubbed with speech B (another text, another voice): the output mouth follows B (r >= 0.5 at the best lag
  *     within ±2 frames) and no longer follows A (r <= 0.2 at any lag within ±2);
- *   - outside the face region, the output equals the source frames: PSNR >= 40 dB (both decoded MP4s).
+ *   - outside the face region, the output equals the source frames: PSNR >= 40 dB (both decoded MP4s); so do the
+ *     eyes and brows (the source's blinks and gaze are kept).
  */
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
@@ -124,35 +125,43 @@ describe("dubbing (fal-ai/infinitalk/video-to-video)", () => {
     assert.ok(outA.r <= 0.2, msg);
   });
 
-  it("outside the face region the output equals the source (PSNR >= 40 dB)", async () => {
+  it("outside the face region, and on the eyes and brows (blinks), the output equals the source (PSNR >= 40 dB)", async () => {
     const src = await framesOf(sourceVideo);
     const out = await framesOf(dubbedVideo);
     assert.equal(out.length, NUM_FRAMES);
     const faces = await analyzer.detect(src[0]);
     assert.ok(faces.length > 0);
     const b = faces[0].box;
+    const noseTipY = faces[0].mesh[1 * 3 + 1];
     // The face region: the face's mesh bounds grown by a quarter of its width to the sides and 30% below.
     const x0 = b.x - 0.25 * b.width, x1 = b.x + 1.25 * b.width, y0 = b.y - 0.1 * b.height, y1 = b.y + 1.3 * b.height;
-    let se = 0;
-    let n = 0;
+    // The upper face: the face's width, from its top to a tenth of its height above the nose tip (eyes, brows).
+    const eyesY1 = noseTipY - 0.1 * b.height;
+    let se = 0, n = 0, seEyes = 0, nEyes = 0;
     for (let i = 0; i < NUM_FRAMES; i++) {
       const s = src[i].data, o = out[i].data, w = src[i].width;
       for (let y = 0; y < src[i].height; y++) {
         const inY = y >= y0 && y < y1;
+        const eyesRow = y >= b.y && y < eyesY1;
         for (let x = 0; x < w; x++) {
-          if (inY && x >= x0 && x < x1) continue;
           const p = (y * w + x) * 3;
-          for (let c = 0; c < 3; c++) {
-            const d = s[p + c] - o[p + c];
-            se += d * d;
+          let d2 = 0;
+          for (let c = 0; c < 3; c++) d2 += (s[p + c] - o[p + c]) ** 2;
+          if (eyesRow && x >= b.x && x < b.x + b.width) {
+            seEyes += d2;
+            nEyes += 3;
           }
+          if (inY && x >= x0 && x < x1) continue;
+          se += d2;
           n += 3;
         }
       }
     }
     const psnr = 10 * Math.log10((255 * 255) / (se / n));
-    console.log(`PSNR outside the face region: ${psnr.toFixed(2)} dB`);
+    const psnrEyes = 10 * Math.log10((255 * 255) / (seEyes / nEyes));
+    console.log(`PSNR outside the face region: ${psnr.toFixed(2)} dB; eyes and brows: ${psnrEyes.toFixed(2)} dB`);
     assert.ok(psnr >= 40, `PSNR ${psnr.toFixed(2)} dB`);
+    assert.ok(psnrEyes >= 40, `PSNR eyes and brows ${psnrEyes.toFixed(2)} dB`);
   });
 
   it("logs the tracking and the stages", () => {
