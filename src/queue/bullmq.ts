@@ -110,6 +110,10 @@ export class BullJobQueue implements JobQueue {
     this.prefix = options.prefix ?? "mouthpiece";
     this.events.setMaxListeners(0);
     this.bull = new Queue(QUEUE_NAME, { connection: redis, prefix: this.prefix });
+    // Connection trouble surfaces as rejected calls (ioredis reconnects on its own); an 'error' event without
+    // a listener would end the process.
+    this.bull.on("error", () => undefined);
+    redis.on("error", () => undefined);
   }
 
   /** Connects (fails fast with a clear message when Redis is unreachable). */
@@ -337,6 +341,7 @@ export class BullJobQueue implements JobQueue {
       // Recovery is ours (recover()): BullMQ's stalled checker is never started in manual mode.
       maxStalledCount: 1_000_000,
     });
+    this.worker.on("error", () => undefined);
     return this.worker;
   }
 
@@ -388,6 +393,7 @@ export class BullJobQueue implements JobQueue {
   /** Subscribes to other processes' change notices. */
   private async listen(): Promise<void> {
     const sub = this.redis.duplicate({ lazyConnect: true });
+    sub.on("error", () => undefined);
     this.subscriber = sub;
     await sub.connect();
     await sub.subscribe(this.channel);
