@@ -43,6 +43,11 @@ async function serve(): Promise<void> {
   const keys = KeyStore.open({ file });
   const logger = pino({ level: "silent" });
   const app = await buildServer({ config, queue, storage: new LocalStorage({ dataDir, baseUrl: "http://127.0.0.1:8000" }), keys, logger });
+  // Server-side time of each answer (request read -> answer written), to tell server stalls from client ones.
+  const served: number[] = [];
+  app.addHook("onResponse", async (_request, reply) => {
+    served.push(reply.elapsedTime);
+  });
   const worker = startWorker({ queue, runner: async () => OUTPUT, concurrency: 1, logger });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as { port: number }).port;
@@ -56,10 +61,17 @@ async function serve(): Promise<void> {
       const u = process.memoryUsage();
       process.send!({ mem: { rss: u.rss, heap: u.heapUsed } });
     }
-    if (m.delay === "start") delay.enable();
+    if (m.delay === "start") {
+      delay.enable();
+      served.length = 0;
+    }
     if (m.delay === "report") {
       delay.disable();
-      process.send!({ delay: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6, mean: delay.mean / 1e6 } });
+      const sorted = Float64Array.from(served).sort();
+      process.send!({ delay: {
+        p99: delay.percentile(99) / 1e6, max: delay.max / 1e6, mean: delay.mean / 1e6,
+        served: sorted.length, servedP99: sorted[Math.floor(sorted.length * 0.99)] ?? 0, servedMax: sorted[sorted.length - 1] ?? 0,
+      } });
     }
     if (m.stop) {
       await app.close();
@@ -138,8 +150,8 @@ export async function run(): Promise<string> {
     });
     const [s, p] = await Promise.all([status, submits]);
     clearInterval(sampler);
-    const loopDelay = await new Promise<{ p99: number; max: number; mean: number }>((resolve) => {
-      const onMsg = (m: { delay?: { p99: number; max: number; mean: number } }) => {
+    const loopDelay = await new Promise<{ p99: number; max: number; mean: number; served: number; servedP99: number; servedMax: number }>((resolve) => {
+      const onMsg = (m: { delay?: { p99: number; max: number; mean: number; served: number; servedP99: number; servedMax: number } }) => {
         if (!m.delay) return;
         child.off("message", onMsg);
         resolve(m.delay);
@@ -166,6 +178,7 @@ export async function run(): Promise<string> {
       `- p99 of status < 50 ms: ${s.latency.p99 < 50 ? "**yes**" : "**no**"} (${ms(s.latency.p99)})`,
       `- memory (server process, heap after a forced GC): ${mib(first.heap)} at ${first.t.toFixed(0)} s → ${mib(last.heap)} at ${last.t.toFixed(0)} s (${heapGrowth >= 0 ? "+" : ""}${mib(heapGrowth)}); RSS peak ${mib(peakRss)}, end ${mib(last.rss)}; ${Math.abs(heapGrowth) < 32 * 2 ** 20 ? "**stable**" : "**growing**"} (bar: heap change under 32 MiB over the run)`,
       `- the server's event loop delay during the run: mean ${ms(loopDelay.mean)}, p99 ${ms(loopDelay.p99)}, max ${ms(loopDelay.max)} (long stalls here are the server's; otherwise latency comes from the load generator and other processes on the cores)`,
+      `- answers timed inside the server (request read → answer written): ${loopDelay.served}, p99 ${ms(loopDelay.servedP99)}, max ${ms(loopDelay.servedMax)} (the rest of the client-side latency is time spent queued in sockets and in the load generator)`,
       `- machine load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(", ")} (${os.cpus().length} cores; above ${os.cpus().length} the figures are inflated by other work)`,
       `- the queue held ${200 + p.requests.total} requests at the end; the no-op worker completed them as they came`,
     ];
