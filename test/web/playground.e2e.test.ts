@@ -432,6 +432,10 @@ describe("playground in a real browser, on the real server", { skip, timeout: 24
   it("plays each voice's sample from GET /voices, and says so when the server has none", async () => {
     const page = await newPage();
     await page.goto(`${server.url}/playground/fal-ai/ai-avatar/single-text`);
+    // The picker names each voice with its gender and accent, from GET /voices.
+    await page.waitForFunction(() => document.querySelector('#in-voice option[value="Roger"]')?.textContent !== "Roger");
+    assert.equal(await page.locator('#in-voice option[value="Roger"]').textContent(), "Roger · male · American");
+    assert.equal(await page.locator('#in-voice option[value="Charlotte"]').textContent(), "Charlotte · female · Swedish");
     await page.getByLabel("Voice", { exact: true }).selectOption("Roger");
     const sample = page.waitForResponse((r) => new URL(r.url()).pathname === "/voices/Roger/sample.wav" && r.request().method() === "GET", { timeout: 30_000 });
     await page.getByRole("button", { name: "Play a sample of the chosen voice" }).click();

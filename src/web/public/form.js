@@ -19,14 +19,17 @@ function icon(media) {
   return span;
 }
 
-let samplesProbe = null;
-/** Whether GET {voices}/{name}/sample.wav answers (asked once per page). */
-function voiceSamplesAvailable(routes, voice) {
-  samplesProbe ??= fetch(`${routes.voices}/${encodeURIComponent(voice)}/sample.wav`, { method: "HEAD" }).then(
-    (res) => res.ok,
-    () => false,
-  );
-  return samplesProbe;
+let voicesProbe = null;
+/**
+ * The server's voices from GET {voices} (asked once per page): a Map of name -> {gender, accent, description, …},
+ * or null when the server has no voice routes (then there are no samples either).
+ */
+function voiceCatalog(routes) {
+  voicesProbe ??= fetch(routes.voices, { headers: { accept: "application/json" } })
+    .then((res) => (res.ok ? res.json() : null))
+    .then((body) => (Array.isArray(body?.voices) ? new Map(body.voices.map((v) => [v.name, v])) : null))
+    .catch(() => null);
+  return voicesProbe;
 }
 
 export class EndpointForm {
@@ -301,9 +304,18 @@ export class EndpointForm {
       "▶ Sample",
     );
     audio.addEventListener("error", () => (note.textContent = "No voice samples on this server."));
-    // Degrade gracefully: without samples on this server, the button says so instead of failing on click.
-    voiceSamplesAvailable(this.routes, field.options[0]).then((ok) => {
-      if (ok) return;
+    // The picker says who each voice is; without voice routes on this server, the button says so instead of
+    // failing on click.
+    voiceCatalog(this.routes).then((voices) => {
+      if (voices) {
+        for (const option of select.options) {
+          const v = voices.get(option.value);
+          if (!v) continue;
+          option.textContent = `${v.name} · ${v.gender} · ${v.accent}`;
+          option.title = v.description;
+        }
+        return;
+      }
       button.disabled = true;
       button.title = "This server has no voice samples";
       note.textContent = "No voice samples on this server.";
