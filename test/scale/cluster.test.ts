@@ -8,12 +8,14 @@
  * - `kill -9` of the worker in the middle of a render: the request completes on the other worker.
  */
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
+import sharp from "sharp";
 import { REDIS_SERVER } from "./servers.js";
 import { freePort, speechLikeWav, startCluster, waitUp, type Cluster, type Proc } from "./cluster.js";
 
+/** A real photo (npm fixture) cut to one person's head and shoulders: one face to find and animate. */
 const PICTURE = "node_modules/@vladmandic/face-api/demo/sample1.jpg";
+const portrait = () => sharp(PICTURE).extract({ left: 690, top: 240, width: 570, height: 750 }).jpeg().toBuffer();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Status = { status: string; logs?: { message: string; level: string }[]; queue_position?: number };
@@ -62,7 +64,7 @@ if (!REDIS_SERVER) {
       workers = [cluster.spawnWorker(), cluster.spawnWorker()];
       await waitUp(url, api);
       inputs = {
-        image_url: await upload(await readFile(PICTURE), "image/jpeg", "people.jpg"),
+        image_url: await upload(await portrait(), "image/jpeg", "portrait.jpg"),
         audio_url: await upload(speechLikeWav(2), "audio/wav", "speech.wav"),
       };
     });
