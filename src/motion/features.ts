@@ -45,7 +45,7 @@ export interface AudioFeatures {
   flatness: Float32Array;
   /** Zero crossings per sample, 0..1 (voiced speech ~0.02-0.1, fricatives ~0.2-0.5). */
   zcr: Float32Array;
-  /** MFCC (13 coefficients) per frame. */
+  /** MFCC (13 coefficients) per frame when asked for (`mfcc: true`), else empty arrays. */
   mfcc: Float32Array[];
   /** F0 in Hz, 0 when unvoiced, unclear or not speech (pitch is only estimated on speech frames). */
   f0: Float32Array;
@@ -69,6 +69,8 @@ export interface FeatureOptions {
   windowSize?: number;
   /** Skip pitch estimation (it is the costliest part). */
   pitch?: boolean;
+  /** Also compute MFCCs (meyda's mel filter bank: ~0.7 ms a frame, nothing in the motion curves uses them); default false. */
+  mfcc?: boolean;
 }
 
 // meyda's CommonJS build exports the analyser object itself; its typings describe an ES default export.
@@ -118,7 +120,9 @@ export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
   }
   const win = new Float32Array(windowSize);
   const binHz = sampleRate / windowSize;
-  const features = ["rms", "powerSpectrum", "spectralCentroid", "spectralRolloff", "spectralFlatness", "zcr", "mfcc"] as const;
+  const withMfcc = opts.mfcc === true;
+  const features = ["rms", "powerSpectrum", "spectralCentroid", "spectralRolloff", "spectralFlatness", "zcr", ...(withMfcc ? ["mfcc"] : [])];
+  const noMfcc = new Float32Array(0);
   const bandLo = Math.max(1, Math.round(250 / binHz));
   const bandHi = Math.min(windowSize / 2 - 1, Math.round(4000 / binHz));
   const b900 = Math.round(900 / binHz);
@@ -142,7 +146,7 @@ export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
       // Digital silence: meyda's spectral features are NaN here; give neutral values.
       db[i] = MIN_DB;
       fullDb[i] = MIN_DB;
-      mfcc[i] = new Float32Array(13);
+      mfcc[i] = withMfcc ? new Float32Array(13) : noMfcc;
       continue;
     }
     const f = Meyda.extract(features as unknown as Parameters<typeof Meyda.extract>[0], win);
@@ -174,7 +178,7 @@ export function extractFeatures(pcm: Pcm, opts: FeatureOptions): AudioFeatures {
     rolloff[i] = finite(f.spectralRolloff ?? 0);
     flatness[i] = finite(f.spectralFlatness ?? 0);
     zcr[i] = (f.zcr ?? 0) / (windowSize - 1);
-    mfcc[i] = Float32Array.from(f.mfcc ?? new Array(13).fill(0), finite);
+    mfcc[i] = withMfcc ? Float32Array.from(f.mfcc ?? new Array(13).fill(0), finite) : noMfcc;
   }
 
 

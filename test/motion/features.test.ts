@@ -81,8 +81,11 @@ test("spectral shape: fricative hiss is flat, high and crossing; vowels are not"
   assert.ok(f.highRatioDb[s] > 0 && f.highRatioDb[v] < -20, `high ratio ${f.highRatioDb[s]} vs ${f.highRatioDb[v]}`);
   assert.ok(f.centroid[s] > 3000 && f.centroid[v] < 1500, `centroid ${f.centroid[s]} vs ${f.centroid[v]}`);
   assert.ok(f.rolloff[s] > f.rolloff[v]);
-  assert.equal(f.mfcc[v].length, 13);
-  assert.ok(f.mfcc[v].some((x) => x !== 0));
+  assert.equal(f.mfcc[v].length, 0, "no MFCCs unless asked for");
+  const withMfcc = extractFeatures(pcm, { fps: FPS, mfcc: true });
+  assert.equal(withMfcc.mfcc[v].length, 13);
+  assert.ok(withMfcc.mfcc[v].some((x) => x !== 0));
+  assert.deepEqual(withMfcc.db, f.db, "the other features do not change");
   // Vowel colour: i is front (high H - M), u is back (high L - (M + H)).
   const iu = synthesize({
     duration: 1.2,
