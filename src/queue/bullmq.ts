@@ -13,7 +13,8 @@
  *   IN_QUEUE (cancelled meanwhile) drops it; complete/fail succeed only for the slot the record names.
  * - Crash recovery: each claim has a lease (leaseMs) that heartbeats extend (together with the BullMQ lock).
  *   `recover` (every worker process runs it every few seconds) re-queues requests whose lease ran out or
- *   whose worker process on this host is gone, and fails those that already took maxAttempts attempts.
+ *   whose worker process on this host is gone, and fails those that already took maxAttempts attempts. It
+ *   also dispatches requests whose API node died between storing the record and adding the BullMQ job.
  * - Change notices go through Redis pub/sub (channel <prefix>:events), so status streams, logs, progress and
  *   cancellation reach every API node and the worker that runs the request.
  * - Webhook deliveries due are a sorted set (due time -> request), claimed with a lease like the SQLite store.
@@ -138,6 +139,9 @@ export class BullJobQueue implements JobQueue {
   private get runningKey() {
     return `${this.prefix}:running`;
   }
+  private get undispatchedKey() {
+    return `${this.prefix}:undispatched`;
+  }
   private get webhooksKey() {
     return `${this.prefix}:webhooks`;
   }
@@ -153,10 +157,12 @@ export class BullJobQueue implements JobQueue {
 
   async submit(request: SubmitRequest): Promise<Job> {
     const id = randomUUID();
-    await this.script(lua.SUBMIT, [this.key(id), `${this.prefix}:owner:${request.owner}`, `${this.prefix}:seq`, `${this.prefix}:open:${request.owner}`], [
+    await this.script(lua.SUBMIT, [this.key(id), `${this.prefix}:owner:${request.owner}`, `${this.prefix}:seq`, `${this.prefix}:open:${request.owner}`, this.undispatchedKey], [
       id, request.endpointId, request.owner, JSON.stringify(request.input), request.webhookUrl ?? "", Date.now(),
     ]);
+    // The record is stored; now hand it to BullMQ. Should this process die in between, recover() does it.
     await this.bull.add("request", { id }, { jobId: id, removeOnComplete: true, removeOnFail: true });
+    await this.redis.srem(this.undispatchedKey, id);
     this.changed(id, true);
     return (await this.get(id))!;
   }
@@ -272,6 +278,16 @@ export class BullJobQueue implements JobQueue {
   async recover(options: { maxAttempts?: number } = {}): Promise<number> {
     const maxAttempts = options.maxAttempts ?? 3;
     const now = Date.now();
+    // Requests whose API node died between storing the record and adding the BullMQ job (older than 10 s).
+    for (const id of await this.redis.smembers(this.undispatchedKey)) {
+      const [status, createdAt] = await this.redis.hmget(this.key(id), "status", "created_at");
+      if (status === "IN_QUEUE" && Number(createdAt) > now - 10_000) continue;
+      if (status === "IN_QUEUE" && !(await this.bull.getJob(id))) {
+        await this.bull.add("request", { id }, { jobId: id, removeOnComplete: true, removeOnFail: true });
+        this.changed(id, true);
+      }
+      await this.redis.srem(this.undispatchedKey, id);
+    }
     const ids = await this.redis.smembers(this.runningKey);
     let requeued = 0;
     for (const id of ids) {

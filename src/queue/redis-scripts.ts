@@ -33,8 +33,8 @@ end
 `;
 
 /**
- * KEYS: record, owner zset, seq counter, owner's unfinished set. ARGV: id, endpoint, owner, input,
- * webhookUrl|'', now. Returns seq.
+ * KEYS: record, owner zset, seq counter, owner's unfinished set, undispatched set (ids not yet handed to
+ * BullMQ). ARGV: id, endpoint, owner, input, webhookUrl|'', now. Returns seq.
  */
 export const SUBMIT = `${PRELUDE}
 local seq = rcall('INCR', KEYS[3])
@@ -44,6 +44,7 @@ rcall('HSET', KEYS[1], 'seq', seq, 'id', ARGV[1], 'endpoint_id', ARGV[2], 'owner
 if ARGV[5] ~= '' then rcall('HSET', KEYS[1], 'webhook_url', ARGV[5]) end
 rcall('ZADD', KEYS[2], seq, ARGV[1])
 rcall('SADD', KEYS[4], ARGV[1])
+rcall('SADD', KEYS[5], ARGV[1])
 return seq
 `;
 

@@ -62,6 +62,28 @@ if (!REDIS_SERVER) {
       await worker.close();
     });
 
+    it("dispatches a request whose submitter died before handing it to BullMQ", async () => {
+      const q = await BullJobQueue.open({ url: redis.url, prefix: "undispatched" });
+      const job = await q.submit({ endpointId: "fal-ai/ai-avatar", owner: "local", input: {} });
+      // Simulate the crash window: the BullMQ job never made it, the id is still marked undispatched, 11 s ago.
+      const { Redis } = await import("ioredis");
+      const raw = new Redis(redis.url);
+      assert.equal(await raw.scard("undispatched:undispatched"), 0, "a finished submit leaves no mark");
+      await raw.del("undispatched:requests:" + job.id);
+      await raw.lrem("undispatched:requests:wait", 0, job.id);
+      await raw.sadd("undispatched:undispatched", job.id);
+      assert.equal(await q.position(job.id), undefined, "not in BullMQ's list");
+      assert.equal(await q.recover(), 0);
+      assert.equal(await q.position(job.id), undefined, "too young: its submit may still be under way");
+      await raw.hset("undispatched:job:" + job.id, "created_at", Date.now() - 11_000);
+      await q.recover();
+      assert.equal(await q.position(job.id), 0);
+      assert.equal((await q.claim("w"))?.id, job.id);
+      assert.equal(await raw.scard("undispatched:undispatched"), 0);
+      raw.disconnect();
+      await q.close();
+    });
+
     it("counts an owner's unfinished requests", async () => {
       const q = await BullJobQueue.open({ url: redis.url, prefix: "count" });
       const submit = (owner: string) => q.submit({ endpointId: "fal-ai/ai-avatar", owner, input: {} });
