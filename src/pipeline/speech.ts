@@ -31,23 +31,31 @@ export interface SpokenTrack {
   audio: PreparedAudio;
   /** Phoneme timings (IPA, "_" = silence) in seconds from the track's start, tiling [0, video length]. */
   phonemes: PhonemeTiming[];
-  /** Length of the speech itself, before trimming or padding. */
+  /**
+   * Length of the speech itself, before trimming or padding. When the synthesizer stopped early (the text is
+   * longer than the video can hold), its estimate of the whole text's length.
+   */
   speechSec: number;
   /** First and last sound that is not silence (seconds), from the phoneme timings. */
   voicedFrom: number;
   voicedTo: number;
 }
 
-/** Speaks the text and prepares it as a track of numFrames / FPS seconds. */
+/** Speech past the video's end by more than this is never synthesized (a 5,000-character text is ~10 min). */
+const SPEAK_MARGIN_SEC = 1;
+
+/** Speaks the text (no more of it than the video can hold) and prepares it as a track of numFrames / FPS seconds. */
 export async function speakTrack(env: StepEnv, job: JobScope, request: SpeakTrackRequest, numFrames: number): Promise<SpokenTrack> {
   const synth = await env.speech();
   const speech = await timed(job, `speak ${request.field}`, () => synth.speak({
     text: request.text, voice: request.voice, signal: job.ctx.signal, field: request.field, voiceField: request.voiceField,
-  }), (r) => `${request.voice} (${synth.provider}), ${(r.pcm.samples.length / r.pcm.sampleRate).toFixed(2)} s, ${r.phonemes.length} phonemes`);
+    maxSeconds: numFrames / FPS + SPEAK_MARGIN_SEC,
+  }), (r) => `${request.voice} (${synth.provider}), ${(r.pcm.samples.length / r.pcm.sampleRate).toFixed(2)} s` +
+    `${r.cut ? ` (stopped there; the whole text would last about ${r.cut.estimatedSec.toFixed(0)} s)` : ""}, ${r.phonemes.length} phonemes`);
   const wav = path.join(job.dir, `${request.field}.wav`);
   await writeFile(wav, encodeWav(speech.pcm));
   const audio = await prepareTrack(env, job, wav, request.field, numFrames, FPS);
-  const speechSec = speech.pcm.samples.length / speech.pcm.sampleRate;
+  const speechSec = speech.cut?.estimatedSec ?? speech.pcm.samples.length / speech.pcm.sampleRate;
   const voiced = speech.phonemes.filter((p) => p.phoneme !== SILENCE && p.end > p.start);
   return {
     audio,

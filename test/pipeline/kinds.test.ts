@@ -333,6 +333,28 @@ describe("single-text (fal-ai/ai-avatar/single-text, fal-ai/infinitalk/single-te
     }
   });
 
+  it("a text far longer than the video is spoken only as far as the video reaches, and the log estimates the num_frames it would need", async () => {
+    const pic = path.join(dir, "one-c.png");
+    await picture(pic, 1280, 720, [RIGHT]);
+    const sentence = "The birch canoe slid on the smooth planks, and we glued the sheet to the dark blue background. ";
+    const text = sentence.repeat(Math.floor(5000 / sentence.length));
+    const engine = new CapturingEngine();
+    const run = createPipelineRunner({ config, storage, logger: memoryLogger(), engine, faceDetector: drawnFaces([RIGHT], 1280), speech });
+    const ctx = recordingContext();
+    const started = Date.now();
+    await run({ requestId: "st-long", endpoint: SINGLE_TEXT, input: {
+      image_url: await dataUri(pic, "image/png"), text_input: text, voice: "Brian", prompt: "", num_frames: 50, seed: 5, acceleration: "high",
+    } }, ctx);
+    const tookSec = (Date.now() - started) / 1000;
+    const warn = logged(ctx, /^the speech of text_input lasts /, "warn")?.message ?? "";
+    const m = /lasts (\d+\.\d+) s, but num_frames 50 makes 2\.00 s: the end is cut; it needs (\d+) frames, more than this endpoint's limit of 241 .*: shorten text_input$/.exec(warn);
+    assert.ok(m, warn || JSON.stringify(ctx.logs));
+    // ~5,000 characters at ~14 characters a second: several minutes of speech, of which 2 s are used.
+    assert.ok(Number(m[1]) > 200 && Number(m[2]) > 5000, `estimate ${m[1]} s, ${m[2]} frames`);
+    assert.ok(logged(ctx, /stopped there; the whole text would last about \d+ s/), "the speak step says it stopped early");
+    assert.ok(tookSec < 15, `took ${tookSec.toFixed(1)} s: the whole text was not synthesized`);
+  });
+
   it("a short text is padded with silence; the default synthesizer is made on first use and released by close()", async () => {
     const pic = path.join(dir, "one-b.png");
     await picture(pic, 640, 360, [{ x: 250, y: 80, width: 140, height: 180 }]);
