@@ -2,7 +2,7 @@
  * Per-frame face tracking for video: one face (the largest at the start of each shot) followed through the frames.
  *
  * The mesh detector is slow (a few hundred ms a call on the WASM backend), so it runs on key frames only: the
- * first frame, every `keyInterval` frames, the last frame of a shot and the first of the next at a cut (the frame's 32x18 grey thumbnail differs from
+ * first frame, every `keyInterval` frames (12), the last frame of a shot and the first of the next at a cut (the frame's 32x18 grey thumbnail differs from
  * the previous frame's by more than `cutThreshold` grey levels on average). A key frame looks for the face in a
  * square crop around the last box (cheap, no tiles) and falls back to the whole frame. A shot ("segment") ends at a
  * cut, when a key frame finds no face, or when the face found is not the one tracked (boxes barely overlap).
@@ -26,7 +26,7 @@ export interface TrackDetector {
 }
 
 export interface TrackOptions {
-  /** Frames between two detections inside a shot. Default 8. */
+  /** Frames between two detections inside a shot. Default 12 with flow, 8 without. */
   keyInterval?: number;
   /** Mean absolute difference (grey levels, 0..255) of the 32x18 thumbnails that counts as a cut. Default 28. */
   cutThreshold?: number;
@@ -94,7 +94,7 @@ export class FaceTracker {
   private points: Float32Array | null = null;
 
   constructor(private readonly detector: TrackDetector, options: TrackOptions = {}) {
-    this.keyInterval = Math.max(1, Math.round(options.keyInterval ?? 8));
+    this.keyInterval = Math.max(1, Math.round(options.keyInterval ?? ((options.flow ?? true) ? 12 : 8)));
     this.cutThreshold = options.cutThreshold ?? 28;
     this.fps = options.fps ?? 25;
     this.filter = { minCutoff: options.minCutoff ?? 1.0, beta: options.beta ?? 0.02, dCutoff: options.dCutoff ?? 1.0 };
@@ -126,7 +126,7 @@ export class FaceTracker {
     if (this.flow && this.lastFace) {
       const t0 = performance.now();
       const from = this.points ?? rigidPoints(this.lastFace.mesh);
-      pyramid = grayPyramid(image, 3, flowRegion(from, this.lastFace.box), flowShift(this.lastFace.box));
+      pyramid = grayPyramid(image, FLOW_LEVELS, flowRegion(from, this.lastFace.box), flowShift(this.lastFace.box));
       if (!cut && this.prevPyramid && this.points) {
         const tracked = trackPoints(this.prevPyramid, pyramid, this.points);
         motion = tracked.motion;
@@ -145,7 +145,7 @@ export class FaceTracker {
     if (this.flow && this.lastFace) {
       if (!pyramid) {
         const t0 = performance.now();
-        pyramid = grayPyramid(image, 3, flowRegion(rigidPoints(this.lastFace.mesh), this.lastFace.box), flowShift(this.lastFace.box));
+        pyramid = grayPyramid(image, FLOW_LEVELS, flowRegion(rigidPoints(this.lastFace.mesh), this.lastFace.box), flowShift(this.lastFace.box));
         this.flowMs += performance.now() - t0;
       }
       // A fresh detection: follow its rigid points from here.
@@ -525,6 +525,8 @@ function sample(g: Gray, x: number, y: number): number {
 }
 
 const LK_HALF = 5;
+/** Pyramid levels of the flow (the base is about 160 px a face: 2 levels follow moves up to ~20 px a frame). */
+const FLOW_LEVELS = 2;
 const LK_ITERATIONS = 12;
 
 /**
@@ -536,6 +538,7 @@ function lkPoint(prev: Gray[], next: Gray[], x: number, y: number): [number, num
   if (prev[0].shift !== next[0].shift) return null;
   const n = (2 * LK_HALF + 1) ** 2;
   const ix = new Float32Array(n), iy = new Float32Array(n), iv = new Float32Array(n);
+  const grid = new Float32Array((2 * LK_HALF + 3) ** 2);
   let gx = 0, gy = 0; // guess at the current level
   for (let l = levels - 1; l >= 0; l--) {
     const P = prev[l], N = next[l];
@@ -543,13 +546,18 @@ function lkPoint(prev: Gray[], next: Gray[], x: number, y: number): [number, num
     // This level's index coordinates, local to each pyramid's region.
     const px = (x + 0.5) * scale - 0.5 - P.ox, py = (y + 0.5) * scale - 0.5 - P.oy;
     const nx0 = px + P.ox - N.ox, ny0 = py + P.oy - N.oy;
+    // The window and a 1-pixel border sampled once; gradients by central differences on that grid.
+    const side = 2 * LK_HALF + 3;
+    for (let gy2 = 0; gy2 < side; gy2++) {
+      for (let gx2 = 0; gx2 < side; gx2++) grid[gy2 * side + gx2] = sample(P, px + gx2 - LK_HALF - 1, py + gy2 - LK_HALF - 1);
+    }
     let gxx = 0, gxy = 0, gyy = 0, k = 0;
-    for (let dy = -LK_HALF; dy <= LK_HALF; dy++) {
-      for (let dx = -LK_HALF; dx <= LK_HALF; dx++, k++) {
-        const sx = px + dx, sy = py + dy;
-        const a = (sample(P, sx + 1, sy) - sample(P, sx - 1, sy)) * 0.5;
-        const b = (sample(P, sx, sy + 1) - sample(P, sx, sy - 1)) * 0.5;
-        ix[k] = a; iy[k] = b; iv[k] = sample(P, sx, sy);
+    for (let dy = 1; dy < side - 1; dy++) {
+      for (let dx = 1; dx < side - 1; dx++, k++) {
+        const c = dy * side + dx;
+        const a = (grid[c + 1] - grid[c - 1]) * 0.5;
+        const b = (grid[c + side] - grid[c - side]) * 0.5;
+        ix[k] = a; iy[k] = b; iv[k] = grid[c];
         gxx += a * a; gxy += a * b; gyy += b * b;
       }
     }

@@ -42,7 +42,7 @@ export interface VideoRunnerOptions {
    * frames are always analysed with the pipeline's detector (the renderer's rig wants its refined mesh).
    */
   trackDetector?: TrackDetector;
-  /** Frames between tracker detections. Default 8. */
+  /** Frames between tracker detections. Default: the tracker's (12). */
   keyInterval?: number;
   /** Dubbing renderers kept (one per shot). Default 4. */
   maxShots?: number;

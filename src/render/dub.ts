@@ -5,7 +5,8 @@
  * its key frames where the tracked mouth is most closed (and the head most frontal). The ordinary FrameRenderer
  * animates that reference picture's mouth with the new audio's curves (mouth channels only: jaw, lip width,
  * rounding, closure; no head motion, no blinks). For every source frame the lower face of that rendered reference
- * (nose base to below the chin, cheek to cheek: a mask in reference pixels, feathered outwards) is mapped onto the
+ * (from the line through the nose alae down to below the chin, cheek to cheek: a mask in reference pixels,
+ * feathered outwards) is mapped onto the
  * frame by the affine transform that best carries the reference's stable points (eye corners, nose, temples,
  * brows) onto the frame's tracked ones, and blended in. So the output mouth shows only the new audio's motion,
  * while the head motion (the transform follows it), blinks, eyes, brows and everything outside the mask are the
@@ -134,6 +135,19 @@ export function lowerFaceMask(face: Face, imageW: number, imageH: number, opts: 
     polygon.push([px, py]);
   }
   for (const i of TOP) polygon.push([mesh[i * 3], mesh[i * 3 + 1]]);
+  // Nothing above the line through the nose alae (across the face, square to its down direction): the cheeks
+  // beside the eyes and the eyes themselves stay the source's.
+  const ex = mesh[263 * 3] - mesh[33 * 3], ey = mesh[263 * 3 + 1] - mesh[33 * 3 + 1];
+  const el = Math.hypot(ex, ey) || 1;
+  const downX = -ey / el, downY = ex / el; // the eye line turned 90° clockwise: towards the chin
+  const ax = (mesh[98 * 3] + mesh[327 * 3]) / 2, ay = (mesh[98 * 3 + 1] + mesh[327 * 3 + 1]) / 2;
+  for (const p of polygon) {
+    const d = (p[0] - ax) * downX + (p[1] - ay) * downY;
+    if (d < 0) {
+      p[0] -= d * downX;
+      p[1] -= d * downY;
+    }
+  }
   let bx0 = Infinity, by0 = Infinity, bx1 = -Infinity, by1 = -Infinity;
   for (const [x, y] of polygon) {
     bx0 = Math.min(bx0, x); bx1 = Math.max(bx1, x);
