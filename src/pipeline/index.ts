@@ -64,11 +64,7 @@ export class UnsupportedKindError extends Error {
   }
 }
 
-const unsupported: KindRunner = async (_env, _job, request) => {
-  throw new UnsupportedKindError(request.endpoint.id, request.endpoint.kind);
-};
-
-/** One runner per endpoint kind; video-to-video is still to come. */
+/** One runner per endpoint kind. */
 export const KIND_RUNNERS: Record<EndpointKind, KindRunner> = {
   "single-audio": runSingleAudio,
   "multi-audio": runMultiAudio,

@@ -13,7 +13,7 @@
 import { open } from "node:fs/promises";
 import path from "node:path";
 import { FPS } from "../api/endpoints.js";
-import { CancelledError, InputError } from "../errors.js";
+import { CancelledError, InputError, ProcessError } from "../errors.js";
 import { FaceTracker, type FaceTrack, type TrackDetector } from "../face/track.js";
 import type { Face } from "../face/types.js";
 import { decodeVideoFrames, openVideoInput } from "../media/decode.js";
@@ -101,11 +101,19 @@ export function createVideoToVideoRunner(options: VideoRunnerOptions = {}): Kind
       const tracker = new FaceTracker(options.trackDetector ?? (env as VideoEnv).trackDetector ?? env.faceDetector, { keyInterval: options.keyInterval, fps: FPS });
       const length = await timed(job, "decode + track video_url", async () => {
         let n = 0;
-        for await (const frame of decodeVideoFrames(videoFile.path, { bins: env.bins, width, height, fps: FPS, maxFrames: numFrames, signal })) {
-          await cache.write(frame.data, 0, frameBytes, n * frameBytes);
-          await tracker.push(frame, { signal });
-          n++;
-          job.ctx.progress(Math.min(n, expected), total);
+        try {
+          for await (const frame of decodeVideoFrames(videoFile.path, { bins: env.bins, width, height, fps: FPS, maxFrames: numFrames, signal })) {
+            await cache.write(frame.data, 0, frameBytes, n * frameBytes);
+            await tracker.push(frame, { signal });
+            n++;
+            job.ctx.progress(Math.min(n, expected), total);
+          }
+        } catch (err) {
+          // ffprobe read the file but ffmpeg cannot decode it: a corrupt video, the sender's to fix.
+          if (err instanceof ProcessError) {
+            throw InputError.field("video_url", `the video could not be decoded after ${n} frames (${err.message}); send an MP4, MOV, WebM or MKV video file`, "invalid_file");
+          }
+          throw err;
         }
         await tracker.flush({ signal });
         return n;
