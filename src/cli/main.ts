@@ -111,7 +111,7 @@ export function buildProgram(runnerFactory?: RunnerFactory): Command {
       const { config, logger } = setup({ ...program.opts<CommonFlags>(), ...flags });
       if (config.workerConcurrency < 1) throw new Error("MOUTHPIECE_WORKERS is 0: nothing to run.");
       const queue = await openQueue(config);
-      const storage = openStorage(config);
+      const storage = await openStorage(config);
       const signingKey = (await loadSigningKey(config.dataDir)).privateKey;
       const worker = startWorker({
         queue, runner: createRunner({ config, storage, logger }), concurrency: config.workerConcurrency, logger,

@@ -73,7 +73,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
   const { logger } = options;
   const queue = await openQueue(config);
   const keys = openKeys(config);
-  const storage = openStorage(config);
+  const storage = await openStorage(config);
   const plugins = typeof options.plugins === "function" ? options.plugins({ config, queue, storage, keys }) : options.plugins;
   const app = await buildServer({ config, queue, storage, keys, logger, plugins, speech: options.speech });
   let worker: Worker | undefined;

@@ -9,16 +9,16 @@
  *
  * @example
  *   const queue = await openQueue(config);
- *   const storage = openStorage(config);
+ *   const storage = await openStorage(config);
+ *
+ * The Redis and S3 modules (BullMQ, the AWS SDK) load only when configured: the embedded default starts faster.
  */
 import type { Config } from "../config.js";
 import { KeyStore } from "../api/keys.js";
 import { databaseFile } from "../api/server.js";
-import { BullJobQueue, parseRedisQueueUrl } from "../queue/bullmq.js";
 import { SqliteJobQueue } from "../queue/sqlite.js";
 import type { JobQueue } from "../queue/types.js";
 import { aliasOrigins, createStorage, defaultBaseUrl } from "../storage/index.js";
-import { parseS3Url, S3Storage } from "../storage/s3.js";
 import type { KeyedStorage } from "../storage/types.js";
 
 /** Whether the queue is shared between machines (Redis), so workers need no access to this data dir. */
@@ -29,6 +29,7 @@ export function isSharedQueue(config: Pick<Config, "queue">): boolean {
 export async function openQueue(config: Config): Promise<JobQueue> {
   if (config.queue === "sqlite") return SqliteJobQueue.open({ file: databaseFile(config.dataDir) });
   if (isSharedQueue(config)) {
+    const { BullJobQueue, parseRedisQueueUrl } = await import("../queue/bullmq.js");
     const { url, prefix, leaseMs } = parseRedisQueueUrl(config.queue);
     return BullJobQueue.open({ url, prefix, leaseMs });
   }
@@ -36,9 +37,10 @@ export async function openQueue(config: Config): Promise<JobQueue> {
 }
 
 /** The storage backend: the local folder (default) or an S3 bucket (s3://…). */
-export function openStorage(config: Config, options: { baseUrl?: string } = {}): KeyedStorage {
+export async function openStorage(config: Config, options: { baseUrl?: string } = {}): Promise<KeyedStorage> {
   if (config.storage === "local") return createStorage(config, options);
   if (config.storage.startsWith("s3://")) {
+    const { parseS3Url, S3Storage } = await import("../storage/s3.js");
     const location = parseS3Url(config.storage);
     const credentials = config.s3AccessKeyId && config.s3SecretAccessKey
       ? { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey, sessionToken: config.s3SessionToken }

@@ -27,7 +27,7 @@ describe("S3Storage on s3rver", { timeout: 60_000 }, () => {
   let storage: S3Storage;
   before(async () => {
     s3 = await startS3();
-    storage = openStorage(loadConfig({ ...s3.env, MOUTHPIECE_STORAGE: s3.storageUrl }, { port: 8123 })) as S3Storage;
+    storage = (await openStorage(loadConfig({ ...s3.env, MOUTHPIECE_STORAGE: s3.storageUrl }, { port: 8123 }))) as S3Storage;
   });
   after(async () => {
     storage.close();
