@@ -2,7 +2,7 @@
  * Per-frame face tracking for video: one face (the largest at the start of each shot) followed through the frames.
  *
  * The mesh detector is slow (a few hundred ms a call on the WASM backend), so it runs on key frames only: the
- * first frame, every `keyInterval` frames (12), the last frame of a shot and the first of the next at a cut (the frame's 32x18 grey thumbnail differs from
+ * first frame, every `keyInterval` frames (16), the last frame of a shot and the first of the next at a cut (the frame's 32x18 grey thumbnail differs from
  * the previous frame's by more than `cutThreshold` grey levels on average). A key frame looks for the face in a
  * square crop around the last box (cheap, no tiles) and falls back to the whole frame. A shot ("segment") ends at a
  * cut, when a key frame finds no face, or when the face found is not the one tracked (boxes barely overlap).
@@ -26,7 +26,7 @@ export interface TrackDetector {
 }
 
 export interface TrackOptions {
-  /** Frames between two detections inside a shot. Default 12 with flow, 8 without. */
+  /** Frames between two detections inside a shot. Default 16 with flow, 8 without. */
   keyInterval?: number;
   /** Mean absolute difference (grey levels, 0..255) of the 32x18 thumbnails that counts as a cut. Default 28. */
   cutThreshold?: number;
@@ -94,7 +94,7 @@ export class FaceTracker {
   private points: Float32Array | null = null;
 
   constructor(private readonly detector: TrackDetector, options: TrackOptions = {}) {
-    this.keyInterval = Math.max(1, Math.round(options.keyInterval ?? ((options.flow ?? true) ? 12 : 8)));
+    this.keyInterval = Math.max(1, Math.round(options.keyInterval ?? ((options.flow ?? true) ? 16 : 8)));
     this.cutThreshold = options.cutThreshold ?? 28;
     this.fps = options.fps ?? 25;
     this.filter = { minCutoff: options.minCutoff ?? 1.0, beta: options.beta ?? 0.02, dCutoff: options.dCutoff ?? 1.0 };
