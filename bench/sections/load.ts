@@ -110,6 +110,10 @@ export async function run(): Promise<string> {
       ids.push(((await res.json()) as { request_id: string }).request_id);
     }
 
+    // Reference: the cheapest route (no auth, no queue) under the same 200 connections, alone, for 10 s: the
+    // ceiling this machine and load generator allow, against which the status figures below can be read.
+    const ceiling = await autocannon({ url: `${base}/healthz`, connections: STATUS_CONNECTIONS, duration: 10 });
+
     const memory: Mem[] = [];
     const t0 = Date.now();
     /** Memory every second; after a forced GC every 5th second (a GC every second would weigh on the latencies). */
@@ -173,6 +177,7 @@ export async function run(): Promise<string> {
       `| GET status, ${STATUS_CONNECTIONS} connections | ${s.requests.total} | ${s.requests.average.toFixed(0)} | ${errors(s)} (${s.errors} + ${s.timeouts} + ${s.non2xx}) | ${ms(s.latency.p50)} | ${ms(s.latency.p99)} | ${ms(s.latency.max)} |`,
       `| POST submit at ${SUBMIT_RATE}/s, 5 connections | ${p.requests.total} | ${p.requests.average.toFixed(1)} | ${errors(p)} (${p.errors} + ${p.timeouts} + ${p.non2xx}) | ${ms(p.latency.p50)} | ${ms(p.latency.p99)} | ${ms(p.latency.max)} |`,
     ];
+    rows.push(`| reference: GET /healthz alone, ${STATUS_CONNECTIONS} connections, 10 s before the run | ${ceiling.requests.total} | ${ceiling.requests.average.toFixed(0)} | ${errors(ceiling)} | ${ms(ceiling.latency.p50)} | ${ms(ceiling.latency.p99)} | ${ms(ceiling.latency.max)} |`);
     const verdict = [
       `- zero errors: ${errors(s) + errors(p) === 0 ? "**yes**" : `**no** (${errors(s) + errors(p)})`}`,
       `- p99 of status < 50 ms: ${s.latency.p99 < 50 ? "**yes**" : "**no**"} (${ms(s.latency.p99)})`,
