@@ -19,7 +19,7 @@ import { findEndpoint, type EndpointDef } from "../../src/api/endpoints.js";
 import { loadConfig } from "../../src/config.js";
 import { createFaceAnalyzer, type FaceAnalyzer } from "../../src/face/index.js";
 import type { Pcm, RawImage } from "../../src/media/types.js";
-import { resolveBinaries } from "../../src/media/ffmpeg.js";
+import { resolveBinaries, runProcess } from "../../src/media/ffmpeg.js";
 import { createPipelineRunner } from "../../src/pipeline/index.js";
 import { resolveLimits, withJobDir, type StepEnv } from "../../src/pipeline/steps.js";
 import { createVideoToVideoRunner } from "../../src/pipeline/video.js";
@@ -53,6 +53,8 @@ let pcmB: Pcm;
 let sourceVideo: string;
 let dubbedVideo: string;
 let dubLogs: string[];
+/** Dubs a video file with B through the kind runner (fast tracker); returns the MP4 path and the job's logs. */
+let dubWithB: (video: string, name: string, numFrames: number) => Promise<{ video: string; logs: string[] }>;
 
 const wavUrl = (pcm: Pcm) => `data:audio/wav;base64,${Buffer.from(encodeWav(pcm)).toString("base64")}`;
 
@@ -84,21 +86,24 @@ before(async () => {
     bins: resolveBinaries(config), limits: resolveLimits(config), speech: async () => speech,
   };
   const dubRunner = createVideoToVideoRunner({ trackDetector: fast });
-  const videoUrl = `data:video/mp4;base64,${(await readFile(sourceVideo)).toString("base64")}`;
-  const dub = await withJobDir(dir, (jobDir) => dubRunner(env, { requestId: "dubbed", dir: jobDir, ctx, controller: new AbortController() }, {
-    requestId: "dubbed", endpoint: endpoint("fal-ai/infinitalk/video-to-video"),
-    input: { ...base, video_url: videoUrl, audio_url: wavUrl(pcmB) },
-  }));
-  dubbedVideo = storage.pathOf(storage.keyFromUrl(dub.video.url) as string);
-  dubLogs = ctx.logs.map((l) => l.message);
+  dubWithB = async (video, name, numFrames) => {
+    const ctx = recordingContext();
+    const videoUrl = `data:video/mp4;base64,${(await readFile(video)).toString("base64")}`;
+    const out = await withJobDir(dir, (jobDir) => dubRunner(env, { requestId: name, dir: jobDir, ctx, controller: new AbortController() }, {
+      requestId: name, endpoint: endpoint("fal-ai/infinitalk/video-to-video"),
+      input: { ...base, num_frames: numFrames, video_url: videoUrl, audio_url: wavUrl(pcmB) },
+    }));
+    return { video: storage.pathOf(storage.keyFromUrl(out.video.url) as string), logs: ctx.logs.map((l) => l.message) };
+  };
+  ({ video: dubbedVideo, logs: dubLogs } = await dubWithB(sourceVideo, "dubbed", NUM_FRAMES));
   if (keep) {
     console.log(dubLogs.join("\n"));
     await writeFile(path.join(keep, "dub-source.mp4"), await readFile(sourceVideo));
     await writeFile(path.join(keep, "dub-output.mp4"), await readFile(dubbedVideo));
   }
-  await speech.close();
 });
 after(async () => {
+  await speech?.close();
   await cleanup?.();
 });
 
@@ -162,6 +167,26 @@ describe("dubbing (fal-ai/infinitalk/video-to-video)", () => {
     console.log(`PSNR outside the face region: ${psnr.toFixed(2)} dB; eyes and brows: ${psnrEyes.toFixed(2)} dB`);
     assert.ok(psnr >= 40, `PSNR ${psnr.toFixed(2)} dB`);
     assert.ok(psnrEyes >= 40, `PSNR eyes and brows ${psnrEyes.toFixed(2)} dB`);
+  });
+
+  it("a video with cuts (face, 1 s grey, face again): the tracker finds both cuts, the grey passes through untouched", async () => {
+    const cut = path.join(dir, "cut.mp4");
+    // Source frames 0-49, 25 grey frames, source frames 50-99.
+    await runProcess(resolveBinaries(config).ffmpeg, ["-nostdin", "-v", "error", "-i", sourceVideo, "-f", "lavfi", "-i", "color=c=0x808080:s=854x480:r=25:d=1",
+      "-filter_complex", "[0:v]split[a][b];[a]trim=start_frame=0:end_frame=50,setpts=PTS-STARTPTS[p];[b]trim=start_frame=50:end_frame=100,setpts=PTS-STARTPTS[q];[1:v]format=yuv420p[g];[p][g][q]concat=n=3:v=1[v]",
+      "-map", "[v]", "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p", "-y", cut], { label: "ffmpeg (fixture)" });
+    const { video, logs } = await dubWithB(cut, "cuts", 125);
+    assert.ok(logs.some((m) => /^tracking: \d+ key frames, 2 cut\(s\), face on 100\/125 frames/.test(m)), logs.join("\n"));
+    // Two shots with a face: two references, one per shot.
+    assert.equal(logs.filter((m) => /^shot \d+: reference frame/.test(m)).length, 2, logs.join("\n"));
+    const frames = await framesOf(video);
+    assert.equal(frames.length, 125);
+    for (const i of [52, 62, 72]) {
+      const d = frames[i].data;
+      let dev = 0;
+      for (let k = 0; k < d.length; k++) dev = Math.max(dev, Math.abs(d[k] - 128));
+      assert.ok(dev <= 3, `frame ${i}: grey deviates by ${dev}`);
+    }
   });
 
   it("logs the tracking and the stages", () => {
