@@ -37,6 +37,16 @@ export function lazyFaceDetector(): FaceDetector & { analyzer(): Promise<FaceAna
   };
 }
 
+/**
+ * The same models in their fast mode (no tiles, no refinement pass) for video-to-video's tracker, which corrects
+ * its key-frame detections with optical flow and smoothing: ~2x faster dubbing (docs/dubbing.md).
+ */
+function fastDetector(faces: FaceDetector): FaceDetector {
+  const analyzer = (faces as Partial<ReturnType<typeof lazyFaceDetector>>).analyzer;
+  if (!analyzer) return faces;
+  return { detect: async (image, options) => (await analyzer()).detect(image, { ...options, fast: true }) };
+}
+
 interface SpeechLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -78,7 +88,10 @@ export function productionRunner(faceDetector: FaceDetector = lazyFaceDetector()
     let loading: Promise<JobRunner> | undefined;
     const load = () =>
       (loading ??= Promise.all([import("../pipeline/index.js"), import("../render/engine.js")]).then(([pipeline, render]) =>
-        pipeline.createPipelineRunner({ config, storage, logger, engine: new render.ClassicalEngine(), faceDetector, speech: speech.get(config, logger) })));
+        pipeline.createPipelineRunner({
+          config, storage, logger, engine: new render.ClassicalEngine(), faceDetector, trackDetector: fastDetector(faceDetector),
+          speech: speech.get(config, logger),
+        })));
     return async (request, ctx) => (await load())(request, ctx);
   };
 }

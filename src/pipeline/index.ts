@@ -42,6 +42,8 @@ export interface PipelineRunnerOptions {
   engine?: Engine;
   /** Default: noFaceDetector (finds none) until src/face is wired in. */
   faceDetector?: FaceDetector;
+  /** A faster detector for video-to-video's face tracking (key frames). Default: faceDetector. */
+  trackDetector?: FaceDetector;
   limits?: Partial<PipelineLimits>;
   /** Replaces the http(s) download (SSRF hardening). */
   httpFetch?: HttpFetcher;
@@ -94,6 +96,7 @@ export function createPipelineRunner(options: PipelineRunnerOptions): PipelineRu
     logger: options.logger,
     engine: options.engine ?? new StillEngine(),
     faceDetector: options.faceDetector ?? noFaceDetector,
+    trackDetector: options.trackDetector,
     bins: resolveBinaries(options.config),
     limits: resolveLimits(options.config, options.limits),
     httpFetch: options.httpFetch,

@@ -58,6 +58,8 @@ export interface StepEnv {
   logger: PipelineLogger;
   engine: Engine;
   faceDetector: FaceDetector;
+  /** A faster detector for following faces through a video (dubbing's key frames). Default: faceDetector. */
+  trackDetector?: FaceDetector;
   bins: MediaBinaries;
   limits: PipelineLimits;
   /** Replaces the http(s) download (SSRF-hardened fetcher). */
