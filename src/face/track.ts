@@ -358,7 +358,8 @@ function meshBounds(mesh: Float32Array): Box {
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
-function shiftFace(f: Face, dx: number, dy: number): Face {
+/** The face moved by (dx, dy) pixels (a detection in a crop, back in the whole picture's pixels). */
+export function shiftFace(f: Face, dx: number, dy: number): Face {
   const mesh = new Float32Array(f.mesh.length);
   for (let i = 0; i < f.mesh.length; i += 3) {
     mesh[i] = f.mesh[i] + dx;

@@ -14,7 +14,7 @@ import { open } from "node:fs/promises";
 import path from "node:path";
 import { FPS } from "../api/endpoints.js";
 import { CancelledError, InputError, ProcessError } from "../errors.js";
-import { FaceTracker, type FaceTrack, type TrackDetector } from "../face/track.js";
+import { FaceTracker, shiftFace, type FaceTrack, type TrackDetector } from "../face/track.js";
 import type { Face } from "../face/types.js";
 import { decodeVideoFrames, openVideoInput } from "../media/decode.js";
 import { encodeVideo } from "../media/encode.js";
@@ -198,15 +198,6 @@ function cropAround(image: RawImage, face: Face): { image: RawImage; x: number; 
   return { image: { width: w, height: h, channels: 3, data }, x, y };
 }
 
-function shiftFace(f: Face, dx: number, dy: number): Face {
-  const mesh = new Float32Array(f.mesh.length);
-  for (let i = 0; i < f.mesh.length; i += 3) {
-    mesh[i] = f.mesh[i] + dx;
-    mesh[i + 1] = f.mesh[i + 1] + dy;
-    mesh[i + 2] = f.mesh[i + 2];
-  }
-  return { ...f, mesh, box: { ...f.box, x: f.box.x + dx, y: f.box.y + dy } };
-}
 
 /** The face of `faces` that overlaps `like` most (null when none overlaps it by half). */
 function nearestFace(faces: readonly Face[], like: Face): Face | null {

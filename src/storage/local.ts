@@ -15,6 +15,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import mime from "mime-types";
+import { FileUrls, isValidKey, safeFileName } from "./keys.js";
 import type { ByteRange, KeyedStorage, StoredFile } from "./types.js";
 
 export interface LocalStorageOptions {
@@ -31,62 +32,34 @@ interface Meta {
   createdAt: string;
 }
 
-const KEY_RE = /^files\/\d{4}\/[A-Za-z0-9_-]{16,64}\/[^/\\]{1,200}$/;
 const META = ".meta.json";
 
-/** A file name safe on every file system and in a URL path segment. */
-export function safeFileName(name: string): string {
-  const base = path.basename(name.replace(/\\/g, "/")).normalize("NFKC");
-  const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "").slice(-120);
-  return cleaned.length > 0 ? cleaned : "file";
-}
-
-/** Whether `key` names an object (not a metadata file, no traversal). */
-export function isValidKey(key: string): boolean {
-  if (!KEY_RE.test(key)) return false;
-  const name = key.slice(key.lastIndexOf("/") + 1);
-  return !name.startsWith(".") && name !== META;
-}
+export { isValidKey, safeFileName } from "./keys.js";
 
 export class LocalStorage implements KeyedStorage {
   readonly root: string;
   private readonly tmpDir: string;
-  private readonly base: URL;
-  private readonly origins: Set<string>;
+  private readonly urls: FileUrls;
 
   constructor(private readonly options: LocalStorageOptions) {
     this.root = path.resolve(options.dataDir);
     this.tmpDir = path.join(this.root, "tmp");
-    this.base = new URL(options.baseUrl.replace(/\/+$/, "") + "/");
-    this.origins = new Set([this.base.origin, ...(options.aliasOrigins ?? []).map((o) => new URL(o).origin)]);
+    this.urls = new FileUrls(options);
   }
 
+
+
+
   newKey(fileName: string): string {
-    const year = new Date().getUTCFullYear();
-    return `files/${year}/${randomBytes(16).toString("base64url")}/${safeFileName(fileName)}`;
+    return this.urls.newKey(fileName);
   }
 
   urlFor(key: string): string {
-    return new URL(key.split("/").map(encodeURIComponent).join("/"), this.base).toString();
+    return this.urls.urlFor(key);
   }
 
   keyFromUrl(url: string): string | undefined {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      return undefined;
-    }
-    if (!this.origins.has(parsed.origin)) return undefined;
-    const prefix = this.base.pathname; // ends with "/"
-    if (!parsed.pathname.startsWith(prefix)) return undefined;
-    let key: string;
-    try {
-      key = parsed.pathname.slice(prefix.length).split("/").map(decodeURIComponent).join("/");
-    } catch {
-      return undefined;
-    }
-    return isValidKey(key) ? key : undefined;
+    return this.urls.keyFromUrl(url);
   }
 
   async put(input: { body: Buffer | Readable; contentType: string; fileName: string; key?: string }): Promise<StoredFile> {

@@ -26,9 +26,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { isValidKey, safeFileName } from "./local.js";
+import { FileUrls, isValidKey, safeFileName } from "./keys.js";
 import type { ByteRange, KeyedStorage, StoredFile } from "./types.js";
-import { randomBytes } from "node:crypto";
 
 export interface S3Location {
   bucket: string;
@@ -85,8 +84,7 @@ export function parseS3Url(value: string): S3Location {
 
 export class S3Storage implements KeyedStorage {
   readonly client: S3Client;
-  private readonly base: URL;
-  private readonly origins: Set<string>;
+  private readonly urls: FileUrls;
 
   constructor(private readonly options: S3StorageOptions) {
     this.client = options.client ?? new S3Client({
@@ -95,36 +93,22 @@ export class S3Storage implements KeyedStorage {
       forcePathStyle: options.forcePathStyle,
       credentials: options.credentials,
     });
-    this.base = new URL(options.baseUrl.replace(/\/+$/, "") + "/");
-    this.origins = new Set([this.base.origin, ...(options.aliasOrigins ?? []).map((o) => new URL(o).origin)]);
+    this.urls = new FileUrls(options);
   }
 
+
+
+
   newKey(fileName: string): string {
-    const year = new Date().getUTCFullYear();
-    return `files/${year}/${randomBytes(16).toString("base64url")}/${safeFileName(fileName)}`;
+    return this.urls.newKey(fileName);
   }
 
   urlFor(key: string): string {
-    return new URL(key.split("/").map(encodeURIComponent).join("/"), this.base).toString();
+    return this.urls.urlFor(key);
   }
 
   keyFromUrl(url: string): string | undefined {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      return undefined;
-    }
-    if (!this.origins.has(parsed.origin)) return undefined;
-    const prefix = this.base.pathname;
-    if (!parsed.pathname.startsWith(prefix)) return undefined;
-    let key: string;
-    try {
-      key = parsed.pathname.slice(prefix.length).split("/").map(decodeURIComponent).join("/");
-    } catch {
-      return undefined;
-    }
-    return isValidKey(key) ? key : undefined;
+    return this.urls.keyFromUrl(url);
   }
 
   async put(input: { body: Buffer | Readable; contentType: string; fileName: string; key?: string }): Promise<StoredFile> {
