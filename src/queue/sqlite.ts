@@ -112,6 +112,13 @@ function migrate(db: Database.Database): void {
   db.exec(`CREATE INDEX IF NOT EXISTS jobs_webhooks_due ON jobs(webhook_next_at) WHERE webhook_state IS NULL AND webhook_next_at IS NOT NULL`);
 }
 
+/** Every column but the payloads (input, result). */
+const HEAD_COLUMNS = [
+  "seq", "id", "endpoint_id", "owner", "webhook_url", "status", "outcome", "failure", "cancel_requested", "attempts",
+  "worker_id", "lease_until", "progress_done", "progress_total", "created_at", "started_at", "finished_at",
+  "inference_time", "log_count", "webhook_state", "webhook_attempts", "webhook_next_at", "webhook_error",
+].join(", ");
+
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
 
 function toJob(row: Row): Job {
@@ -180,9 +187,25 @@ export class SqliteJobQueue implements JobQueue {
     return (await this.get(id))!;
   }
 
+  /**
+   * The job, with its payloads (input, result) read on first use: status polls read only the head of the row, not a
+   * data-URI input of many megabytes (the payloads are fixed once written, so reading them later is the same).
+   */
   async get(id: string): Promise<Job | undefined> {
-    const row = this.row(id);
-    return row ? toJob(row) : undefined;
+    const head = this.stmt(`SELECT ${HEAD_COLUMNS} FROM jobs WHERE id = ?`).get(id) as Omit<Row, "input" | "result"> | undefined;
+    if (!head) return undefined;
+    const job = toJob({ ...head, input: "null", result: null });
+    let payload: { input: unknown; result: unknown } | undefined;
+    const load = () => {
+      if (!payload) {
+        const row = this.stmt(`SELECT input, result FROM jobs WHERE id = ?`).get(id) as Pick<Row, "input" | "result"> | undefined;
+        payload = { input: row ? JSON.parse(row.input) : undefined, result: row?.result ? JSON.parse(row.result) : undefined };
+      }
+      return payload;
+    };
+    Object.defineProperty(job, "input", { enumerable: true, configurable: true, get: () => load().input });
+    Object.defineProperty(job, "result", { enumerable: true, configurable: true, get: () => load().result });
+    return job;
   }
 
   async position(id: string): Promise<number | undefined> {
