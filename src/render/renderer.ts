@@ -116,6 +116,7 @@ export class FrameRenderer {
   private mask = new Uint8Array(1);
   private blurA = new Float32Array(1);
   private blurB = new Float32Array(1);
+  private colSum = new Float64Array(1);
 
   /** `faces`: the faces to animate (the caller leaves out faces that must stay still). */
   constructor(image: RawImage, faces: readonly Face[], opts: RendererOptions) {
@@ -360,12 +361,24 @@ export class FrameRenderer {
           sum += a[o + clampInt(x + r + 1, 0, w - 1)] - a[o + clampInt(x - r, 0, w - 1)];
         }
       }
-      for (let x = 0; x < w; x++) {
-        let sum = 0;
-        for (let y = -r; y <= r; y++) sum += b[clampInt(y, 0, h - 1) * w + x];
-        for (let y = 0; y < h; y++) {
-          a[y * w + x] = sum / (2 * r + 1);
-          sum += b[clampInt(y + r + 1, 0, h - 1) * w + x] - b[clampInt(y - r, 0, h - 1) * w + x];
+      // Vertical pass row by row (cache friendly): one running sum per column, same arithmetic order as a
+      // column-at-a-time pass, so the result is bit-identical.
+      if (this.colSum.length < w) this.colSum = new Float64Array(w);
+      const cs = this.colSum;
+      cs.fill(0, 0, w);
+      for (let y = -r; y <= r; y++) {
+        const o = clampInt(y, 0, h - 1) * w;
+        for (let x = 0; x < w; x++) cs[x] += b[o + x];
+      }
+      const div = 2 * r + 1;
+      for (let y = 0; y < h; y++) {
+        const o = y * w;
+        const on = clampInt(y + r + 1, 0, h - 1) * w;
+        const op = clampInt(y - r, 0, h - 1) * w;
+        for (let x = 0; x < w; x++) {
+          const sum = cs[x];
+          a[o + x] = sum / div;
+          cs[x] = sum + (b[on + x] - b[op + x]);
         }
       }
     }
