@@ -218,10 +218,11 @@ export function drawTriangles(set: TriangleSet, tex: Surface, out: Surface, clip
           const rb =
             (((p00 & 0xff00ff) * w00 + (p01 & 0xff00ff) * w01 + (p10 & 0xff00ff) * w10 + (p11 & 0xff00ff) * w11 +
               0x400040) >> 7) & 0xff00ff;
+          // Green in place (bits 8..15): same rounding as ((sum + 64) >> 7) << 8.
           const g =
-            (((p00 >> 8) & 0xff) * w00 + ((p01 >> 8) & 0xff) * w01 + ((p10 >> 8) & 0xff) * w10 + ((p11 >> 8) & 0xff) * w11 +
-              64) >> 7;
-          opx[o] = rb | (g << 8);
+            (((p00 & 0xff00) * w00 + (p01 & 0xff00) * w01 + (p10 & 0xff00) * w10 + (p11 & 0xff00) * w11 + 0x4000) >>> 7) &
+            0xff00;
+          opx[o] = rb | g;
         }
         if (mask) mask.fill(maskValue, y * ow + xl, y * ow + xr + 1);
         continue;
@@ -245,9 +246,9 @@ export function drawTriangles(set: TriangleSet, tex: Surface, out: Surface, clip
           (((p00 & 0xff00ff) * w00 + (p01 & 0xff00ff) * w01 + (p10 & 0xff00ff) * w10 + (p11 & 0xff00ff) * w11 +
             0x400040) >> 7) & 0xff00ff;
         const g =
-          (((p00 >> 8) & 0xff) * w00 + ((p01 >> 8) & 0xff) * w01 + ((p10 >> 8) & 0xff) * w10 + ((p11 >> 8) & 0xff) * w11 +
-            64) >> 7;
-        opx[o] = rb | (g << 8);
+          (((p00 & 0xff00) * w00 + (p01 & 0xff00) * w01 + (p10 & 0xff00) * w10 + (p11 & 0xff00) * w11 + 0x4000) >>> 7) &
+          0xff00;
+        opx[o] = rb | g;
       }
       if (mask) mask.fill(maskValue, y * ow + xl, y * ow + xr + 1);
     }
