@@ -12,7 +12,7 @@
  */
 import { CancelledError, InputError } from "../errors.js";
 import type { RawImage } from "../media/types.js";
-import { centroid, LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER } from "./landmarks.js";
+import { centroid, iou, LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER } from "./landmarks.js";
 import { FACE_TRIANGLES, FACE_UV } from "./topology.js";
 import type { Box, Face } from "./types.js";
 import {
@@ -303,13 +303,6 @@ export function firstPassViews(width: number, height: number, tiles: boolean): {
   return views;
 }
 
-function iou(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.width * a.height + b.width * b.height - inter);
-}
 
 /** Mean mesh, box, score and pose of several analyses of one face. */
 function averageFaces(faces: Face[]): Face {

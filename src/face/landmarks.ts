@@ -9,6 +9,7 @@
  * Topology notes for the renderer (see topology.ts): the mesh's triangles cover the eye openings (the lids
  * are triangulated across), but NOT the mouth: the inner-lip polygon is a hole; MOUTH_TRIANGLES fills it.
  */
+import type { Box } from "./types.js";
 
 /** Mouth corners (image left, image right); also the first/last points of every lip contour below. */
 export const MOUTH_CORNER_RIGHT = 61;
@@ -161,4 +162,13 @@ function stripTriangles(upper: readonly number[], lower: readonly number[]): Uin
     if (u1 !== l1) out.push(u1, l0, l1);
   }
   return Uint16Array.from(out);
+}
+
+/** Intersection over union of two boxes (0 when they do not overlap). */
+export function iou(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / (a.width * a.height + b.width * b.height - inter);
 }

@@ -18,6 +18,7 @@
  *   const track = tracker.finish();               // track.faces[i]: Face | null, track.segments[i]: shot id
  */
 import type { RawImage } from "../media/types.js";
+import { iou } from "./landmarks.js";
 import type { Box, Face } from "./types.js";
 
 /** What the tracker needs of a face detector (src/face's FaceAnalyzer and the pipeline's FaceDetector fit it). */
@@ -408,13 +409,6 @@ export function meanAbsDiff(a: Float32Array, b: Float32Array): number {
   return s / a.length;
 }
 
-function iou(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.width * a.height + b.width * b.height - inter);
-}
 
 // ---- optical flow: pyramidal Lucas-Kanade on the rigid points of the face ----
 

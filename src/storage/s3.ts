@@ -96,9 +96,6 @@ export class S3Storage implements KeyedStorage {
     this.urls = new FileUrls(options);
   }
 
-
-
-
   newKey(fileName: string): string {
     return this.urls.newKey(fileName);
   }
