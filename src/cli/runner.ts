@@ -13,6 +13,7 @@
 import type { FaceAnalyzer } from "../face/index.js";
 import type { Config } from "../config.js";
 import type { RawImage } from "../media/types.js";
+import type { DetectOptions } from "../pipeline/face-detector.js";
 import type { FaceDetector } from "../pipeline/index.js";
 import type { JobRunner } from "../pipeline/types.js";
 import { createLazySynthesizer, type Synthesizer } from "../speech/index.js";
@@ -31,7 +32,7 @@ export function lazyFaceDetector(): FaceDetector & { analyzer(): Promise<FaceAna
   const analyzer = () => (loading ??= import("../face/index.js").then((face) => face.createFaceAnalyzer()));
   return {
     analyzer,
-    async detect(image: RawImage, options?: { signal?: AbortSignal }) {
+    async detect(image: RawImage, options?: DetectOptions) {
       return (await analyzer()).detect(image, options);
     },
   };
@@ -42,9 +43,7 @@ export function lazyFaceDetector(): FaceDetector & { analyzer(): Promise<FaceAna
  * its key-frame detections with optical flow and smoothing: ~2x faster dubbing (docs/dubbing.md).
  */
 function fastDetector(faces: FaceDetector): FaceDetector {
-  const analyzer = (faces as Partial<ReturnType<typeof lazyFaceDetector>>).analyzer;
-  if (!analyzer) return faces;
-  return { detect: async (image, options) => (await analyzer()).detect(image, { ...options, fast: true }) };
+  return { detect: (image, options) => faces.detect(image, { ...options, fast: true }) };
 }
 
 interface SpeechLogger {

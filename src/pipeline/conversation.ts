@@ -18,6 +18,7 @@ import { InputError } from "../errors.js";
 import type { Box, Face } from "../face/types.js";
 import { exactLengthFilter } from "../media/audio.js";
 import type { Pcm } from "../media/types.js";
+import { iou } from "../face/landmarks.js";
 
 /** The pause between one person's last sound and the other's first, seconds. */
 export const TURN_GAP_SEC = 0.4;
@@ -30,15 +31,6 @@ export interface PeopleBinding {
   person2: number;
   /** How they were chosen. */
   rule: "one face" | "two largest, left to right" | "person boxes";
-}
-
-/** Intersection over union of two boxes (0 when they do not overlap). Pure. */
-export function iou(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.width * a.height + b.width * b.height - inter);
 }
 
 const area = (b: Box) => b.width * b.height;

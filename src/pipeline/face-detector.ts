@@ -6,9 +6,15 @@
 import type { Face } from "../face/types.js";
 import type { RawImage } from "../media/types.js";
 
+export interface DetectOptions {
+  signal?: AbortSignal;
+  /** A hint: a quicker, coarser pass is enough (video tracking corrects it). Detectors may ignore it. */
+  fast?: boolean;
+}
+
 export interface FaceDetector {
   /** Faces in `image`, in its pixel coordinates. (src/face's FaceAnalyzer fits this shape as it is.) */
-  detect(image: RawImage, options?: { signal?: AbortSignal }): Promise<Face[]>;
+  detect(image: RawImage, options?: DetectOptions): Promise<Face[]>;
 }
 
 export const noFaceDetector: FaceDetector = {

@@ -7,8 +7,9 @@ import { decodePcm } from "../../src/media/audio.js";
 import { runProcess } from "../../src/media/ffmpeg.js";
 import type { Pcm } from "../../src/media/types.js";
 import {
-  addPcm, bindPeople, buildTurnMixArgs, iou, planSecondTurn, shiftPcm, TURN_GAP_SEC, voicedSpan,
+  addPcm, bindPeople, buildTurnMixArgs, planSecondTurn, shiftPcm, TURN_GAP_SEC, voicedSpan,
 } from "../../src/pipeline/conversation.js";
+import { iou } from "../../src/face/landmarks.js";
 import { fitPhonemes, offsetPhonemes } from "../../src/pipeline/speech.js";
 import { bins, makeTone, tempDir } from "../support/media-fixtures.js";
 
