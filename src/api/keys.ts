@@ -4,12 +4,16 @@
  * (MOUTHPIECE_API_KEYS) are any strings of 8+ characters, checked the same way, never stored.
  * Each key is its own owner: it sees only the requests it made.
  *
+ * A verified key is remembered for VERIFIED_TTL_MS (by its hash, never the key itself), so a client polling a status
+ * many times a second costs one hash, not a database read each time. Revoking through this store takes effect at
+ * once; a revocation made by another process (the `mouthpiece keys revoke` command) within that TTL.
+ *
  * @example
  *   const keys = KeyStore.open({ file: path.join(config.dataDir, "mouthpiece.db"), envKeys: config.envKeys });
  *   const { key } = keys.create("laptop");       // shown once
  *   keys.verify(key);                             // { owner: "key:1a2b3c4d5e6f", kind: "key" }
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash as digest, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -33,13 +37,20 @@ export interface KeyVerifier {
   verify(key: string): Principal | undefined;
 }
 
-const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest();
+const sha256 = (s: string) => digest("sha256", s, "buffer");
 const DUMMY = sha256("mouthpiece-no-such-key");
+
+/** How long a verified key is trusted without reading the store again. */
+export const VERIFIED_TTL_MS = 2_000;
+/** At most this many verified keys are remembered (the memory is cleared when full). */
+const VERIFIED_MAX = 10_000;
 
 export class KeyStore implements KeyVerifier {
   private readonly envHashes: Buffer[];
   /** The lookup run on every authenticated request, prepared once. */
   private byId?: Database.Statement;
+  /** Recently verified keys: sha256 hex → who and until when. */
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
 
   private constructor(private readonly db: Database.Database, envKeys: readonly string[]) {
     this.envHashes = envKeys.map(sha256);
@@ -86,11 +97,26 @@ export class KeyStore implements KeyVerifier {
   /** Revokes a key by id (or by the full key); false when there is no such active key. */
   revoke(idOrKey: string): boolean {
     const id = idOrKey.includes(":") ? idOrKey.slice(0, idOrKey.indexOf(":")) : idOrKey;
+    for (const [hex, { principal }] of this.verified) if (principal.owner === `key:${id}`) this.verified.delete(hex);
     return this.db.prepare(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`).run(Date.now(), id).changes === 1;
   }
 
   verify(key: string): Principal | undefined {
-    const hash = sha256(key);
+    const hex = digest("sha256", key, "hex");
+    const now = Date.now();
+    const known = this.verified.get(hex);
+    if (known && known.until > now) return known.principal;
+    const principal = this.lookup(key, Buffer.from(hex, "hex"), now);
+    if (principal) {
+      if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+      this.verified.set(hex, { principal, until: now + VERIFIED_TTL_MS });
+    } else {
+      this.verified.delete(hex);
+    }
+    return principal;
+  }
+
+  private lookup(key: string, hash: Buffer, now: number): Principal | undefined {
     const colon = key.indexOf(":");
     if (colon > 0) {
       this.byId ??= this.db.prepare(`SELECT id, hash, revoked_at, last_used_at FROM api_keys WHERE id = ?`);
@@ -99,7 +125,6 @@ export class KeyStore implements KeyVerifier {
         | undefined;
       const equal = timingSafeEqual(hash, row ? row.hash : DUMMY);
       if (row && equal && row.revoked_at === null) {
-        const now = Date.now();
         if (row.last_used_at === null || now - row.last_used_at > 60_000) {
           this.db.prepare(`UPDATE api_keys SET last_used_at = ? WHERE id = ?`).run(now, row.id);
         }

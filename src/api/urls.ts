@@ -27,7 +27,8 @@ export function viaProxy(request: FastifyRequest): boolean {
 
 /** "owner/alias" of an endpoint id: status, result and cancel are addressed by it, as on fal. */
 export function appIdOf(endpointId: string): string {
-  return endpointId.split("/").slice(0, 2).join("/");
+  const second = endpointId.indexOf("/", endpointId.indexOf("/") + 1);
+  return second < 0 ? endpointId : endpointId.slice(0, second);
 }
 
 export interface QueueUrls {

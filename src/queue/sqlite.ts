@@ -112,25 +112,75 @@ function migrate(db: Database.Database): void {
   db.exec(`CREATE INDEX IF NOT EXISTS jobs_webhooks_due ON jobs(webhook_next_at) WHERE webhook_state IS NULL AND webhook_next_at IS NOT NULL`);
 }
 
-/** Every column but the payloads (input, result). */
+/** Every column but the payloads (input, result), in the order `headOf` reads them. */
 const HEAD_COLUMNS = [
   "seq", "id", "endpoint_id", "owner", "webhook_url", "status", "outcome", "failure", "cancel_requested", "attempts",
   "worker_id", "lease_until", "progress_done", "progress_total", "created_at", "started_at", "finished_at",
   "inference_time", "log_count", "webhook_state", "webhook_attempts", "webhook_next_at", "webhook_error",
 ].join(", ");
 
-const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
+type Head = Omit<Row, "input" | "result" | "version">;
 
-function toJob(row: Row): Job {
+/** A raw row of HEAD_COLUMNS (an array: better-sqlite3 builds arrays several times faster than keyed objects). */
+function headOf(values: unknown[]): Head {
+  const [
+    seq, id, endpoint_id, owner, webhook_url, status, outcome, failure, cancel_requested, attempts,
+    worker_id, lease_until, progress_done, progress_total, created_at, started_at, finished_at,
+    inference_time, log_count, webhook_state, webhook_attempts, webhook_next_at, webhook_error,
+  ] = values as [
+    number, string, string, string, string | null, string, string | null, string | null, number, number,
+    string | null, number | null, number | null, number | null, number, number | null, number | null,
+    number | null, number, string | null, number, number | null, string | null,
+  ];
+  return {
+    seq, id, endpoint_id, owner, webhook_url, status, outcome, failure, cancel_requested, attempts,
+    worker_id, lease_until, progress_done, progress_total, created_at, started_at, finished_at,
+    inference_time, log_count, webhook_state, webhook_attempts, webhook_next_at, webhook_error,
+  };
+}
+
+type Iso = (ms: number | null) => string | undefined;
+
+/**
+ * Epoch ms → ISO 8601, remembered: a polled job formats the same few instants on every poll, and toISOString
+ * costs ~2 µs each (a tenth of a status answer's database read). The memory is cleared when it grows large.
+ */
+function rememberedIso(): Iso {
+  const memo = new Map<number, string>();
+  return (ms) => {
+    if (ms === null) return undefined;
+    let text = memo.get(ms);
+    if (text === undefined) {
+      if (memo.size >= 10_000) memo.clear();
+      text = new Date(ms).toISOString();
+      memo.set(ms, text);
+    }
+    return text;
+  };
+}
+
+interface Payload { input: Record<string, unknown>; result: unknown }
+
+/**
+ * The job of a row head. The payloads (input, result) come from `payload` on first use: a status poll never
+ * parses, or even reads, a data-URI input of many megabytes. They are fixed once written, so reading them
+ * later gives the same values. (Enumerable getters: spreading or serializing a job still includes them.)
+ */
+function jobOf(row: Head, payload: () => Payload, iso: Iso): Job {
+  let loaded: Payload | undefined;
   return {
     id: row.id,
     endpointId: row.endpoint_id,
     owner: row.owner,
-    input: JSON.parse(row.input) as Record<string, unknown>,
+    get input() {
+      return (loaded ??= payload()).input;
+    },
     webhookUrl: row.webhook_url ?? undefined,
     status: row.status as Job["status"],
     outcome: (row.outcome ?? undefined) as Job["outcome"],
-    result: row.result === null ? undefined : JSON.parse(row.result),
+    get result() {
+      return (loaded ??= payload()).result;
+    },
     failure: row.failure === null ? undefined : (JSON.parse(row.failure) as JobFailure),
     cancelRequested: row.cancel_requested === 1,
     attempts: row.attempts,
@@ -147,6 +197,15 @@ function toJob(row: Row): Job {
   };
 }
 
+const parsePayload = (input: string, result: string | null): Payload => ({
+  input: JSON.parse(input) as Record<string, unknown>,
+  result: result === null ? undefined : JSON.parse(result),
+});
+
+function toJob(row: Row, iso: Iso): Job {
+  return jobOf(row, () => parsePayload(row.input, row.result), iso);
+}
+
 export class SqliteJobQueue implements JobQueue {
   private readonly events = new EventEmitter();
   private readonly leaseMs: number;
@@ -155,6 +214,10 @@ export class SqliteJobQueue implements JobQueue {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Prepared statements by SQL text (preparing on every call cost ~10 % of a status request). */
   private readonly statements = new Map<string, Database.Statement>();
+  /** The status poll's read (raw mode, so not in `statements`). */
+  private headStmt?: Database.Statement;
+  private readonly iso = rememberedIso();
+  private readonly toJob = (row: Row) => toJob(row, this.iso);
 
   private constructor(private readonly db: Database.Database, options: SqliteQueueOptions) {
     this.leaseMs = options.leaseMs ?? 15_000;
@@ -187,25 +250,15 @@ export class SqliteJobQueue implements JobQueue {
     return (await this.get(id))!;
   }
 
-  /**
-   * The job, with its payloads (input, result) read on first use: status polls read only the head of the row, not a
-   * data-URI input of many megabytes (the payloads are fixed once written, so reading them later is the same).
-   */
+  /** The job; its payloads are read on first use (see jobOf). */
   async get(id: string): Promise<Job | undefined> {
-    const head = this.stmt(`SELECT ${HEAD_COLUMNS} FROM jobs WHERE id = ?`).get(id) as Omit<Row, "input" | "result"> | undefined;
-    if (!head) return undefined;
-    const job = toJob({ ...head, input: "null", result: null });
-    let payload: { input: unknown; result: unknown } | undefined;
-    const load = () => {
-      if (!payload) {
-        const row = this.stmt(`SELECT input, result FROM jobs WHERE id = ?`).get(id) as Pick<Row, "input" | "result"> | undefined;
-        payload = { input: row ? JSON.parse(row.input) : undefined, result: row?.result ? JSON.parse(row.result) : undefined };
-      }
-      return payload;
-    };
-    Object.defineProperty(job, "input", { enumerable: true, configurable: true, get: () => load().input });
-    Object.defineProperty(job, "result", { enumerable: true, configurable: true, get: () => load().result });
-    return job;
+    this.headStmt ??= this.db.prepare(`SELECT ${HEAD_COLUMNS} FROM jobs WHERE id = ?`).raw(true);
+    const values = this.headStmt.get(id) as unknown[] | undefined;
+    if (!values) return undefined;
+    return jobOf(headOf(values), () => {
+      const row = this.stmt(`SELECT input, result FROM jobs WHERE id = ?`).get(id) as Pick<Row, "input" | "result"> | undefined;
+      return row ? parsePayload(row.input, row.result) : { input: {}, result: undefined };
+    }, this.iso);
   }
 
   async position(id: string): Promise<number | undefined> {
@@ -246,7 +299,7 @@ export class SqliteJobQueue implements JobQueue {
 
   async listByOwner(owner: string, limit = 50): Promise<Job[]> {
     const rows = this.stmt(`SELECT * FROM jobs WHERE owner = ? ORDER BY seq DESC LIMIT ?`).all(owner, limit) as Row[];
-    return rows.map(toJob);
+    return rows.map(this.toJob);
   }
 
   subscribe(id: string, listener: () => void): () => void {
@@ -292,7 +345,7 @@ export class SqliteJobQueue implements JobQueue {
     }).immediate();
     if (!row) return undefined;
     this.changed(row.id, true);
-    return toJob(row);
+    return this.toJob(row);
   }
 
   async heartbeat(id: string, workerId: string): Promise<Heartbeat> {
@@ -396,7 +449,7 @@ export class SqliteJobQueue implements JobQueue {
       for (const row of due) push.run(now + leaseMs, row.id);
       return due;
     }).immediate();
-    return rows.map(toJob);
+    return rows.map(this.toJob);
   }
 
   async recordWebhookAttempt(id: string, attempt: WebhookAttempt): Promise<void> {
