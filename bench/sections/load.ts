@@ -26,6 +26,7 @@ const INPUT = JSON.stringify({ image_url: "data:image/png;base64,iVBORw0KGgo=", 
 const OUTPUT = { video: { url: "http://127.0.0.1:8000/files/bench/video.mp4", content_type: "video/mp4", file_name: "video.mp4", file_size: 1 }, seed: 1 };
 
 interface Mem { t: number; rss: number; heap: number; gc: boolean }
+interface Delay { p99: number; max: number; mean: number; served: number; servedP99: number; servedMax: number; cpuPerAnswerUs: number }
 
 // ---------------------------------------------------------------- the server child
 async function serve(): Promise<void> {
@@ -54,6 +55,7 @@ async function serve(): Promise<void> {
   const { key } = keys.create("bench");
   const { monitorEventLoopDelay } = await import("node:perf_hooks");
   const delay = monitorEventLoopDelay({ resolution: 10 });
+  let cpuAtStart = process.cpuUsage();
   process.send!({ ready: { port, key } });
   process.on("message", async (m: { mem?: boolean; gc?: boolean; stop?: boolean; delay?: "start" | "report" }) => {
     if (m.mem) {
@@ -62,15 +64,18 @@ async function serve(): Promise<void> {
       process.send!({ mem: { rss: u.rss, heap: u.heapUsed } });
     }
     if (m.delay === "start") {
+      cpuAtStart = process.cpuUsage();
       delay.enable();
       served.length = 0;
     }
     if (m.delay === "report") {
       delay.disable();
       const sorted = Float64Array.from(served).sort();
+      const cpu = process.cpuUsage(cpuAtStart);
       process.send!({ delay: {
         p99: delay.percentile(99) / 1e6, max: delay.max / 1e6, mean: delay.mean / 1e6,
         served: sorted.length, servedP99: sorted[Math.floor(sorted.length * 0.99)] ?? 0, servedMax: sorted[sorted.length - 1] ?? 0,
+        cpuPerAnswerUs: (cpu.user + cpu.system) / Math.max(1, sorted.length),
       } });
     }
     if (m.stop) {
@@ -90,7 +95,8 @@ const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 export async function run(): Promise<string> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "mp-load-"));
   const child: ChildProcess = fork(here, ["--serve"], {
-    execArgv: ["--import", "tsx", "--expose-gc"],
+    // LOAD_CPU_PROF=<dir>: write the server's CPU profile there (to see where a status answer's time goes).
+    execArgv: ["--import", "tsx", "--expose-gc", ...(process.env.LOAD_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.LOAD_CPU_PROF}`] : [])],
     env: { ...process.env, LOAD_DATA_DIR: dataDir },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -112,7 +118,18 @@ export async function run(): Promise<string> {
 
     // Reference: the cheapest route (no auth, no queue) under the same 200 connections, alone, for 10 s: the
     // ceiling this machine and load generator allow, against which the status figures below can be read.
+    const report = () => new Promise<Delay>((resolve) => {
+      const onMsg = (m: { delay?: Delay }) => {
+        if (!m.delay) return;
+        child.off("message", onMsg);
+        resolve(m.delay);
+      };
+      child.on("message", onMsg);
+      child.send({ delay: "report" });
+    });
+    child.send({ delay: "start" });
     const ceiling = await autocannon({ url: `${base}/healthz`, connections: STATUS_CONNECTIONS, duration: 10 });
+    const ceilingServer = await report();
 
     const memory: Mem[] = [];
     const t0 = Date.now();
@@ -133,6 +150,7 @@ export async function run(): Promise<string> {
     const sampler = setInterval(() => void sample(), 1000);
 
     let next = 0;
+    const statusPath = () => `/queue/fal-ai/ai-avatar/requests/${ids[next++ % ids.length]}/status`;
     const status = autocannon({
       url: base,
       connections: STATUS_CONNECTIONS,
@@ -140,7 +158,7 @@ export async function run(): Promise<string> {
       headers: { authorization: headers.authorization },
       requests: [{
         method: "GET",
-        setupRequest: (req) => ({ ...req, path: `/queue/fal-ai/ai-avatar/requests/${ids[next++ % ids.length]}/status` }),
+        setupRequest: (req) => ({ ...req, path: statusPath() }),
       }],
     });
     const submits = autocannon({
@@ -154,15 +172,7 @@ export async function run(): Promise<string> {
     });
     const [s, p] = await Promise.all([status, submits]);
     clearInterval(sampler);
-    const loopDelay = await new Promise<{ p99: number; max: number; mean: number; served: number; servedP99: number; servedMax: number }>((resolve) => {
-      const onMsg = (m: { delay?: { p99: number; max: number; mean: number; served: number; servedP99: number; servedMax: number } }) => {
-        if (!m.delay) return;
-        child.off("message", onMsg);
-        resolve(m.delay);
-      };
-      child.on("message", onMsg);
-      child.send({ delay: "report" });
-    });
+    const loopDelay = await report();
     await sample(true);
 
     const errors = (r: autocannon.Result) => r.errors + r.timeouts + r.non2xx;
@@ -180,7 +190,8 @@ export async function run(): Promise<string> {
     rows.push(`| reference: GET /healthz alone, ${STATUS_CONNECTIONS} connections, 10 s before the run | ${ceiling.requests.total} | ${ceiling.requests.average.toFixed(0)} | ${errors(ceiling)} | ${ms(ceiling.latency.p50)} | ${ms(ceiling.latency.p99)} | ${ms(ceiling.latency.max)} |`);
     const verdict = [
       `- zero errors: ${errors(s) + errors(p) === 0 ? "**yes**" : `**no** (${errors(s) + errors(p)})`}`,
-      `- p99 of status < 50 ms: ${s.latency.p99 < 50 ? "**yes**" : "**no**"} (${ms(s.latency.p99)})`,
+      `- p99 of status < 50 ms (closed loop, 200 connections): ${s.latency.p99 < 50 ? "**yes**" : "**no**"} (${ms(s.latency.p99)})`,
+      `- the server's CPU per answer: ${loopDelay.cpuPerAnswerUs.toFixed(0)} µs per status answer during the run, ${ceilingServer.cpuPerAnswerUs.toFixed(0)} µs per /healthz answer in the reference run (the server's one thread is the bottleneck, so answers per second ≈ 1 s ÷ this, and p50 ≈ 200 connections ÷ answers per second)`,
       `- memory (server process, heap after a forced GC): ${mib(first.heap)} at ${first.t.toFixed(0)} s → ${mib(last.heap)} at ${last.t.toFixed(0)} s (${heapGrowth >= 0 ? "+" : ""}${mib(heapGrowth)}); RSS peak ${mib(peakRss)}, end ${mib(last.rss)}; ${Math.abs(heapGrowth) < 32 * 2 ** 20 ? "**stable**" : "**growing**"} (bar: heap change under 32 MiB over the run)`,
       `- the server's event loop delay during the run: mean ${ms(loopDelay.mean)}, p99 ${ms(loopDelay.p99)}, max ${ms(loopDelay.max)} (long stalls here are the server's; otherwise latency comes from the load generator and other processes on the cores)`,
       `- answers timed inside the server (request read → answer written): ${loopDelay.served}, p99 ${ms(loopDelay.servedP99)}, max ${ms(loopDelay.servedMax)} (the rest of the client-side latency is time spent queued in sockets and in the load generator)`,
