@@ -148,7 +148,9 @@ export function buildMotion(input: {
 }): MotionFrame[][] {
   const { faces, numFrames: n, fps, seed, prompt } = input;
   checkFrames(n, fps);
-  const activity = faces.map((f) => (f.pcm ? speechActivity(f.pcm, n, fps) : null));
+  // Speech activity is only needed to make the other faces listen: one face alone never reads it (and its
+  // feature extraction would cost as much as the speaking track's own).
+  const activity = faces.length > 1 ? faces.map((f) => (f.pcm ? speechActivity(f.pcm, n, fps) : null)) : faces.map(() => null);
   return faces.map((face, k) => {
     // Who else talks, and where are they?
     const others = faces.map((_, j) => j).filter((j) => j !== k && activity[j]);

@@ -73,6 +73,8 @@ export interface FaceState {
   region: Rect;
   /** Lash-line darkening of each closed eye (rig.eyes order), from the photo's own lid contrast (see lashStrength). */
   lash: [number, number];
+  /** Scratch of the mouth pass: per-vertex outcodes against the mouth box, and the triangles near it per set. */
+  near: { code: Uint8Array; ring: Uint32Array; back: Uint32Array; face: Uint32Array; counts: [number, number, number] };
 }
 
 /** How much a fully closed lid's lash line darkens the skin under it (its middle), at most. */
@@ -156,6 +158,11 @@ export class FrameRenderer {
         faceTris: mesh.tris.subarray(back),
         region: { ...EMPTY_RECT },
         lash: [lashStrength(this.photo, mesh.src, rig.eyes[0]), lashStrength(this.photo, mesh.src, rig.eyes[1])],
+        near: {
+          code: new Uint8Array(mesh.src.length >> 1),
+          ring: new Uint32Array(split / 3), back: new Uint32Array((back - split) / 3), face: new Uint32Array((mesh.tris.length - back) / 3),
+          counts: [0, 0, 0],
+        },
       };
     });
   }
@@ -204,19 +211,28 @@ export class FrameRenderer {
     return this.frame;
   }
 
-  /** Bounding box (target pixels, +1 margin) of the triangles with a moved vertex, clipped to the picture. */
+  /**
+   * Bounding box (target pixels, +1 margin) of the triangles with a moved vertex, clipped to the picture.
+   * Vertices are compared once each (a vertex is shared by about six triangles), then a triangle counts when any
+   * of its three vertices moved.
+   */
   private movedRegion(fs: FaceState): Rect {
     const { src } = fs.mesh;
     const t = fs.target;
     const tris = fs.mesh.tris;
+    const moved = fs.near.code;
+    const nv = moved.length;
+    let any = false;
+    for (let v = 0; v < nv; v++) {
+      const m = t[v * 2] === src[v * 2] && t[v * 2 + 1] === src[v * 2 + 1] ? 0 : 1;
+      moved[v] = m;
+      if (m) any = true;
+    }
+    if (!any) return { ...EMPTY_RECT };
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (let i = 0; i < tris.length; i += 3) {
       const a = tris[i], b = tris[i + 1], c = tris[i + 2];
-      if (
-        t[a * 2] === src[a * 2] && t[a * 2 + 1] === src[a * 2 + 1] &&
-        t[b * 2] === src[b * 2] && t[b * 2 + 1] === src[b * 2 + 1] &&
-        t[c * 2] === src[c * 2] && t[c * 2 + 1] === src[c * 2 + 1]
-      ) continue;
+      if ((moved[a] | moved[b] | moved[c]) === 0) continue;
       for (let k = 0; k < 3; k++) {
         const v = k === 0 ? a : k === 1 ? b : c;
         const x = t[v * 2], y = t[v * 2 + 1];
@@ -233,18 +249,45 @@ export class FrameRenderer {
     );
   }
 
+  /**
+   * The triangles of each set (rings, back, face) that may touch the target rectangle `box`, in draw order, into
+   * fs.near: a triangle is left out only when its three vertices lie beyond one side of `box` grown by 2 pixels, so
+   * it is one that drawTriangles would skip anyway (the output is the same, without its per-triangle setup).
+   */
+  private nearTriangles(fs: FaceState, box: Rect): void {
+    const t = fs.target;
+    const { code, ring, back, face, counts } = fs.near;
+    const lx = box.x0 - 2, hx = box.x1 + 2, ly = box.y0 - 2, hy = box.y1 + 2;
+    for (let v = 0; v < code.length; v++) {
+      const x = t[v * 2], y = t[v * 2 + 1];
+      code[v] = (x < lx ? 1 : x > hx ? 2 : 0) | (y < ly ? 4 : y > hy ? 8 : 0);
+    }
+    const sets = [fs.ringTris, fs.backTris, fs.faceTris];
+    const outs = [ring, back, face];
+    for (let k = 0; k < 3; k++) {
+      const tris = sets[k], out = outs[k];
+      let n = 0;
+      for (let i = 0, j = 0; i < tris.length; i += 3, j++) {
+        if ((code[tris[i]] & code[tris[i + 1]] & code[tris[i + 2]]) === 0) out[n++] = j;
+      }
+      counts[k] = n;
+    }
+  }
+
   /** Rings, face triangles behind the mouth interior, the interior, then the rest of the face far to near. */
-  private drawFace(fs: FaceState, out: Surface, clip: Rect, scale: number, ox: number, oy: number, mask?: Uint8Array): number {
+  private drawFace(fs: FaceState, out: Surface, clip: Rect, scale: number, ox: number, oy: number, mask?: Uint8Array, near = false): number {
     const opts = { front: fs.mesh.front, scale, originX: ox, originY: oy, mask, maskValue: 0 } as const;
-    let n = drawTriangles({ dst: fs.target, src: fs.mesh.src, tris: fs.ringTris }, this.photo, out, clip, opts);
+    const nr = fs.near;
+    const pick = (k: number, o: Uint32Array) => (near ? { order: o, count: nr.counts[k] } : {});
+    let n = drawTriangles({ dst: fs.target, src: fs.mesh.src, tris: fs.ringTris, ...pick(0, nr.ring) }, this.photo, out, clip, opts);
     // Face triangles in painter's order, both orientations: a triangle that turns edge-on and flips near a
     // fold must still cover its pixels (culling it would leave a crack).
-    n += drawTriangles({ dst: fs.target, src: fs.tex, tris: fs.backTris }, this.photo, out, clip, { ...opts, front: 0 });
+    n += drawTriangles({ dst: fs.target, src: fs.tex, tris: fs.backTris, ...pick(1, nr.back) }, this.photo, out, clip, { ...opts, front: 0 });
     updateInterior(fs.mouth, fs.rig, fs.target, fs.interior);
     n += drawTriangles(fs.interior.bands, this.photo, out, clip, { ...opts, front: 0 });
     const texture = interiorTexture(fs.mouth, fs.interior.stretch, fs.blends);
     n += drawTriangles(fs.interior.inner, texture, out, clip, { ...opts, front: 0, maskValue: 255 });
-    n += drawTriangles({ dst: fs.target, src: fs.tex, tris: fs.faceTris }, this.photo, out, clip, { ...opts, front: 0 });
+    n += drawTriangles({ dst: fs.target, src: fs.tex, tris: fs.faceTris, ...pick(2, nr.face) }, this.photo, out, clip, { ...opts, front: 0 });
     return n;
   }
 
@@ -279,7 +322,8 @@ export class FrameRenderer {
       const drow = y * pw;
       for (let x = 0; x < pw; x++) patch.px[drow + x] = fpx[srow + ((x / s) | 0)];
     }
-    this.stats.mouthSamples += this.drawFace(fs, patch, fullRect(patch), s, box.x0, box.y0, mask);
+    this.nearTriangles(fs, box);
+    this.stats.mouthSamples += this.drawFace(fs, patch, fullRect(patch), s, box.x0, box.y0, mask, true);
     this.shadeEdges(fs, patch, mask, s);
     downsampleInto(patch, s, this.frame, box.x0, box.y0, box);
   }

@@ -8,6 +8,8 @@
  *   did not move samples its own pixels exactly (fraction 0), so unchanged parts stay byte-identical.
  * - Inner loops run on packed RGB words in 16.16 fixed point with 7-bit bilinear weights; red and blue are
  *   blended in one integer multiply (two 16-bit lanes).
+ * - Short loops are written out (the mask fill, the copy of an unmoved span): TypedArray.fill/set/subarray are
+ *   calls with a fixed cost that spans of a few pixels do not repay.
  * - `scale` renders a supersampled patch (s x s samples per target pixel) for anti-aliased edges;
  *   `downsampleInto` averages it back.
  *
@@ -198,8 +200,9 @@ export function drawTriangles(set: TriangleSet, tex: Surface, out: Surface, clip
       if (identityStep && vgy === 0 && ugy === 0 && du0 === 0 && dv0 === 0) {
         // Exact copy: the triangle did not move.
         const i0 = (V >> 16) * tw + (U >> 16);
-        opx.set(tpx.subarray(i0, i0 + (xr - xl + 1)), o);
-        if (mask) mask.fill(maskValue, o, o + (xr - xl + 1));
+        const len = xr - xl + 1;
+        for (let j = 0; j < len; j++) opx[o + j] = tpx[i0 + j];
+        if (mask) for (let j = o, e = o + len; j < e; j++) mask[j] = maskValue;
         continue;
       }
       if (safe) {
@@ -224,7 +227,7 @@ export function drawTriangles(set: TriangleSet, tex: Surface, out: Surface, clip
             0xff00;
           opx[o] = rb | g;
         }
-        if (mask) mask.fill(maskValue, y * ow + xl, y * ow + xr + 1);
+        if (mask) for (let j = y * ow + xl, e = y * ow + xr + 1; j < e; j++) mask[j] = maskValue;
         continue;
       }
       for (let x = xl; x <= xr; x++, o++, U += uStep, V += vStep) {
@@ -250,7 +253,7 @@ export function drawTriangles(set: TriangleSet, tex: Surface, out: Surface, clip
           0xff00;
         opx[o] = rb | g;
       }
-      if (mask) mask.fill(maskValue, y * ow + xl, y * ow + xr + 1);
+      if (mask) for (let j = y * ow + xl, e = y * ow + xr + 1; j < e; j++) mask[j] = maskValue;
     }
   }
   return drawn;
