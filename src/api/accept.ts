@@ -46,7 +46,7 @@ export async function acceptRequest(ctx: ServerContext, request: FastifyRequest,
   const endpoint = findEndpoint(endpointId);
   if (!endpoint) throw unknownEndpoint(endpointId);
   const query = request.query as Record<string, unknown>;
-  const webhookUrl = parseWebhook(query.fal_webhook);
+  const webhookUrl = parseWebhook(query.fal_webhook, { allowPrivate: ctx.config.allowPrivateUrls });
   const input = toStorageUrls(ctx, request, parseInput(endpoint, request.body));
   const owner = request.principal!.owner;
   await checkQueueCap(ctx, owner);

@@ -105,6 +105,26 @@ describe("auth, validation and error shapes", () => {
     assert.deepEqual(res.json().detail[0].loc, ["query", "fal_webhook"]);
   });
 
+  it("refuses at submit a fal_webhook on a loopback, private or metadata address, or a localhost name", async () => {
+    const refused = ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest", "http://[::1]/h", "http://[::ffff:10.0.0.1]/h", "http://10.1.2.3/h", "http://localhost:8080/h", "https://api.localhost/h", "http://0.0.0.0/h"];
+    for (const hook of refused) {
+      const res = await post(`/queue/fal-ai/ai-avatar?fal_webhook=${encodeURIComponent(hook)}`, AVATAR_INPUT);
+      assert.equal(res.statusCode, 422, hook);
+      const [detail] = res.json().detail;
+      assert.deepEqual(detail.loc, ["query", "fal_webhook"]);
+      assert.match(detail.msg, /MOUTHPIECE_ALLOW_PRIVATE_URLS/, hook);
+    }
+    const ok = await post(`/queue/fal-ai/ai-avatar?fal_webhook=${encodeURIComponent("https://hooks.example.com/fal")}`, AVATAR_INPUT);
+    assert.equal(ok.statusCode, 200, ok.body);
+    const open = await makeApp({ worker: false, config: { allowPrivateUrls: true } });
+    try {
+      const res = await open.app.inject({ method: "POST", url: `/queue/fal-ai/ai-avatar?fal_webhook=${encodeURIComponent("http://127.0.0.1:9/hook")}`, payload: AVATAR_INPUT, headers: open.auth });
+      assert.equal(res.statusCode, 200, "MOUTHPIECE_ALLOW_PRIVATE_URLS admits private receivers");
+    } finally {
+      await open.close();
+    }
+  });
+
   it("serves OpenAPI 3 for all endpoints or one, generated from the schemas", async () => {
     const all = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json();
     assert.equal(all.openapi, "3.0.3");

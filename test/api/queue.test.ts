@@ -214,8 +214,8 @@ describe("queue API over HTTP", { timeout: 120_000 }, () => {
   });
 
   it("stores webhook URLs with the request", async () => {
-    const s = await submit(AVATAR_INPUT, "fal-ai/ai-avatar?fal_webhook=http%3A%2F%2F127.0.0.1%3A9%2Fhook");
-    assert.equal((await t.queue.get(s.request_id))?.webhookUrl, "http://127.0.0.1:9/hook");
+    const s = await submit(AVATAR_INPUT, "fal-ai/ai-avatar?fal_webhook=http%3A%2F%2Fhooks.example.com%3A9%2Fhook");
+    assert.equal((await t.queue.get(s.request_id))?.webhookUrl, "http://hooks.example.com:9/hook");
     await t.waitDone(s.request_id);
   });
 });
