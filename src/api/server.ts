@@ -19,7 +19,7 @@ import { registerFileRoutes } from "./routes/files.js";
 import { registerProxyRoutes, rewriteProxyUrl } from "./routes/proxy.js";
 import { registerQueueRoutes } from "./routes/queue.js";
 import { registerRunRoutes } from "./routes/run.js";
-import { registerStorageRoutes } from "./routes/storage.js";
+import { registerUploadDataRoutes, registerUploadInitiateRoutes } from "./routes/storage.js";
 import { registerVoiceRoutes } from "./routes/voices.js";
 import { jwks, loadSigningKey } from "./signing-key.js";
 import { requestBase } from "./urls.js";
@@ -67,7 +67,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
 
-  // Public: the API description, health, stored files, upload byte routes, the proxy's own errors.
+  // Public: the API description, health, stored files, upload byte routes (authorized by their upload id), the proxy's own errors.
   app.get("/openapi.json", async (request, reply) => {
     const id = (request.query as Record<string, unknown>).endpoint_id;
     if (id === undefined) return buildOpenApi(ENDPOINTS, requestBase(request, config));
@@ -86,7 +86,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   registerFileRoutes(app, ctx);
   registerProxyRoutes(app);
-  registerStorageRoutes(app, ctx);
+  registerUploadDataRoutes(app, ctx);
   registerVoiceRoutes(app, { config, speech: deps.speech });
 
   // Everything else needs a key.
@@ -104,6 +104,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         ),
       });
     }
+    registerUploadInitiateRoutes(secured, ctx);
     registerQueueRoutes(secured, ctx);
     registerRunRoutes(secured, ctx);
   });

@@ -50,6 +50,21 @@ describe("rate limit", () => {
     assert.equal((await app.inject({ method: "GET", url: "/healthz" })).statusCode, 200, "public routes are not counted");
   });
 
+  it("counts upload initiations too (each makes a session on the server), not the byte routes", async () => {
+    const { app, a } = await server({ rateLimitPerMinute: 3 });
+    const initiate = () => app.inject({ method: "POST", url: "/storage/upload/initiate", payload: { content_type: "image/png", file_name: "a.png" }, headers: { authorization: a } });
+    const first = await initiate();
+    assert.equal(first.statusCode, 200, first.body);
+    assert.equal((await initiate()).statusCode, 200);
+    assert.equal((await status(app, a)).statusCode, 404);
+    assert.equal((await initiate()).statusCode, 429, "the key's 4th request in the minute");
+    // The bytes still go to the session made within the limit (its id is the authority; no key is sent).
+    const uploadPath = new URL((first.json() as { upload_url: string }).upload_url).pathname;
+    const put = await app.inject({ method: "PUT", url: uploadPath, payload: Buffer.from("png bytes"), headers: { "content-type": "image/png" } });
+    assert.equal(put.statusCode, 200, put.body);
+    assert.equal((await app.inject({ method: "POST", url: "/storage/upload/initiate", payload: {} })).statusCode, 401, "initiating still needs a key");
+  });
+
   it("is off at 0", async () => {
     const { app, a } = await server({ rateLimitPerMinute: 0 });
     for (let i = 0; i < 30; i++) assert.equal((await status(app, a)).statusCode, 404);

@@ -14,7 +14,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { InputError } from "../../errors.js";
-import { requireAuth } from "../auth.js";
 import { type ServerContext } from "../context.js";
 import { zodToDetail } from "../errors.js";
 import { requestBase } from "../urls.js";
@@ -28,18 +27,24 @@ const CompleteBody = z.object({
   parts: z.array(z.object({ partNumber: z.number().int().min(1), etag: z.string().min(1) })).min(1),
 });
 
+function storedFileUrl(request: FastifyRequest, ctx: ServerContext, key: string): string {
+  return `${requestBase(request, ctx.config)}/${key.split("/").map(encodeURIComponent).join("/")}`;
+}
+
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) throw new InputError(zodToDetail(parsed.error));
   return parsed.data;
 }
 
-export function registerStorageRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const fileUrl = (request: FastifyRequest, key: string) =>
-    `${requestBase(request, ctx.config)}/${key.split("/").map(encodeURIComponent).join("/")}`;
-
+/**
+ * The initiate routes. Register them in the authenticated, rate-limited scope: they need a key (the session
+ * belongs to its owner) and each one creates state on the server.
+ */
+export function registerUploadInitiateRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const fileUrl = (request: FastifyRequest, key: string) => storedFileUrl(request, ctx, key);
   for (const kind of ["initiate", "initiate-multipart"] as const) {
-    app.post(`/storage/upload/${kind}`, { onRequest: requireAuth({ keys: ctx.keys, allowLoopbackWithoutKey: ctx.config.allowLoopbackWithoutKey }) }, async (request) => {
+    app.post(`/storage/upload/${kind}`, async (request) => {
       const body = parseBody(InitiateBody, request.body);
       if (kind === "initiate" && ctx.storage.presignPut) {
         // Object stores: the bytes go straight to the bucket, no session on this node.
@@ -59,7 +64,11 @@ export function registerStorageRoutes(app: FastifyInstance, ctx: ServerContext):
       };
     });
   }
+}
 
+/** The byte routes: no key (the client sends none); the unguessable upload id is the authority, as a presigned URL's signature. */
+export function registerUploadDataRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const fileUrl = (request: FastifyRequest, key: string) => storedFileUrl(request, ctx, key);
   app.post("/storage/upload/data/:id/complete", async (request) => {
     const { id } = request.params as { id: string };
     const body = parseBody(CompleteBody, request.body);
