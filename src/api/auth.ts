@@ -9,7 +9,7 @@
  *   app.addHook("onRequest", requireAuth({ keys, allowLoopbackWithoutKey: config.allowLoopbackWithoutKey }));
  *   request.principal.owner; // "key:1a2b…" | "env:…" | "local"
  */
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyRequest, onRequestHookHandler } from "fastify";
 import { AuthError } from "../errors.js";
 import type { KeyVerifier, Principal } from "./keys.js";
 
@@ -48,9 +48,17 @@ export function authenticate(request: FastifyRequest, options: AuthOptions): Pri
   throw new AuthError();
 }
 
-/** An onRequest hook (runs before the body is read) that sets request.principal or answers 401. */
-export function requireAuth(options: AuthOptions) {
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    request.principal = authenticate(request, options);
+/**
+ * An onRequest hook (runs before the body is read) that sets request.principal or answers 401. Callback style,
+ * not async: it runs on every authenticated request, and a status poll is cheap enough that a promise per hook shows.
+ */
+export function requireAuth(options: AuthOptions): onRequestHookHandler {
+  return (request, _reply, done) => {
+    try {
+      request.principal = authenticate(request, options);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
   };
 }
