@@ -41,6 +41,11 @@ const ConfigSchema = z.object({
   rateLimitPerMinute: z.coerce.number().int().min(0).default(3000),
   /** Unfinished (queued or running) requests one key may have; 0 turns the cap off. */
   maxQueuedPerKey: z.coerce.number().int().min(0).default(100),
+  /**
+   * The webhook signing key (ED25519, PKCS#8 PEM; "\n" escapes accepted), so every node of a cluster signs with
+   * the one key its JWKS serves. Unset: the data dir's key, generated on first start.
+   */
+  webhookSigningKey: z.string().optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   elevenLabsApiKey: z.string().optional(),
   elevenLabsBaseUrl: z.string().default("https://api.elevenlabs.io"),
@@ -72,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<z.input<ty
     allowPrivateUrls: truthy(env.MOUTHPIECE_ALLOW_PRIVATE_URLS),
     rateLimitPerMinute: env.MOUTHPIECE_RATE_LIMIT,
     maxQueuedPerKey: env.MOUTHPIECE_MAX_QUEUED_PER_KEY,
+    webhookSigningKey: env.MOUTHPIECE_WEBHOOK_SIGNING_KEY?.replace(/\\n/g, "\n"),
     logLevel: env.LOG_LEVEL,
     elevenLabsApiKey: env.ELEVENLABS_API_KEY,
     elevenLabsBaseUrl: env.ELEVENLABS_BASE_URL,

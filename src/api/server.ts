@@ -79,7 +79,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.get("/healthz", async () => ({ status: "ok" }));
   // The public key(s) that verify X-Fal-Webhook-Signature.
-  const signingKey = deps.signingKey ?? (await loadSigningKey(config.dataDir));
+  const signingKey = deps.signingKey ?? (await loadSigningKey(config.dataDir, config.webhookSigningKey));
   app.get("/.well-known/jwks.json", async (_request, reply) => {
     reply.header("cache-control", "public, max-age=3600");
     return jwks(signingKey);

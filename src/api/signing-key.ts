@@ -39,8 +39,18 @@ function fromPrivate(privateKey: KeyObject): SigningKey {
   return { privateKey, publicKey, jwk: { kty: "OKP", crv: "Ed25519", x, kid, use: "sig", alg: "EdDSA" } };
 }
 
-/** Reads the data dir's signing key, creating it (atomically: concurrent first starts agree) when missing. */
-export async function loadSigningKey(dataDir: string): Promise<SigningKey> {
+/**
+ * The configured key (config.webhookSigningKey, a PEM) when there is one; else the data dir's signing key, created
+ * (atomically: concurrent first starts agree) when missing.
+ */
+export async function loadSigningKey(dataDir: string, configured?: string): Promise<SigningKey> {
+  if (configured !== undefined) {
+    try {
+      return fromPrivate(createPrivateKey(configured));
+    } catch (err) {
+      throw new Error(`MOUTHPIECE_WEBHOOK_SIGNING_KEY is not a usable key (${(err as Error).message}): give an ED25519 private key in PKCS#8 PEM, e.g. from \`openssl genpkey -algorithm ed25519\`.`);
+    }
+  }
   const file = path.join(dataDir, SIGNING_KEY_FILE);
   try {
     return fromPrivate(createPrivateKey(await readFile(file, "utf8")));

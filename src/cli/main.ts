@@ -112,7 +112,7 @@ export function buildProgram(runnerFactory?: RunnerFactory): Command {
       if (config.workerConcurrency < 1) throw new Error("MOUTHPIECE_WORKERS is 0: nothing to run.");
       const queue = await openQueue(config);
       const storage = await openStorage(config);
-      const signingKey = (await loadSigningKey(config.dataDir)).privateKey;
+      const signingKey = (await loadSigningKey(config.dataDir, config.webhookSigningKey)).privateKey;
       const worker = startWorker({
         queue, runner: createRunner({ config, storage, logger }), concurrency: config.workerConcurrency, logger,
         webhooks: { sender: { signingKey, allowPrivateUrls: config.allowPrivateUrls } },

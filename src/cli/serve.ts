@@ -81,7 +81,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
     await app.listen({ host: config.host, port: config.port });
     if (options.worker !== false && config.workerConcurrency > 0) {
       const runner = options.createRunner({ config, storage, logger });
-      const signingKey = (await loadSigningKey(config.dataDir)).privateKey;
+      const signingKey = (await loadSigningKey(config.dataDir, config.webhookSigningKey)).privateKey;
       worker = startWorker({ queue, runner, concurrency: config.workerConcurrency, logger, webhooks: { sender: { signingKey, allowPrivateUrls: config.allowPrivateUrls } } });
     } else {
       logger.warn(isSharedQueue(config)

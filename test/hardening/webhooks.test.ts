@@ -161,6 +161,32 @@ describe("webhooks", () => {
     receiver.close();
   });
 
+  it("sign with MOUTHPIECE_WEBHOOK_SIGNING_KEY when it is set, on every node alike, and say what is wrong with a bad one", async () => {
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const pem = privateKey.export({ format: "pem", type: "pkcs8" }) as string;
+    const kids = new Set<string>();
+    for (const node of ["a", "b"]) {
+      const dataDir = await mkdtemp(path.join(os.tmpdir(), `mp-sigkey-${node}-`));
+      closers.push(() => rm(dataDir, { recursive: true, force: true }));
+      // One line in the environment, as a secret store or a unit file gives it.
+      const config = loadConfig({ MOUTHPIECE_WEBHOOK_SIGNING_KEY: pem.trim().replace(/\n/g, "\\n") }, { dataDir, logLevel: "silent" });
+      const queue = SqliteJobQueue.open({ file: ":memory:" });
+      const keys = KeyStore.open({ file: ":memory:" });
+      const app = await buildServer({ config, queue, storage: new LocalStorage({ dataDir, baseUrl: "http://127.0.0.1:8000" }), keys, logger: pino({ level: "silent" }) });
+      closers.push(() => queue.close(), () => keys.close(), () => app.close());
+      const served = (await app.inject({ method: "GET", url: "/.well-known/jwks.json" })).json() as { keys: (JsonWebKey & { kid: string })[] };
+      assert.equal(served.keys.length, 1);
+      assert.equal(createPublicKey({ key: served.keys[0], format: "jwk" }).export({ format: "der", type: "spki" }).toString("hex"),
+        createPublicKey(privateKey).export({ format: "der", type: "spki" }).toString("hex"), "the JWKS serves the configured key's public half");
+      kids.add(served.keys[0].kid);
+      await assert.rejects(stat(path.join(dataDir, SIGNING_KEY_FILE)), "no key file is generated when one is configured");
+    }
+    assert.equal(kids.size, 1, "both nodes serve the same key");
+    await assert.rejects(loadSigningKey(os.tmpdir(), "not a pem"), /MOUTHPIECE_WEBHOOK_SIGNING_KEY is not a usable key.*ED25519/);
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "pem", type: "pkcs8" }) as string;
+    await assert.rejects(loadSigningKey(os.tmpdir(), rsa), /not ed25519/);
+  });
+
   it("gives up after the last retry", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "mp-hook-"));
     dirs.push(dir);
