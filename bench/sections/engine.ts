@@ -46,7 +46,7 @@ const ctx = (): JobContext => ({ signal: new AbortController().signal, log: () =
 /** What a child process needs to render a job without the face models. */
 interface JobFile {
   image: { width: number; height: number; data: string };
-  faces: Face[];
+  faces: (Omit<Face, "mesh"> & { mesh: number[] })[];
   pcm: { sampleRate: number; samples: string };
 }
 
@@ -118,10 +118,13 @@ async function treeRss(pid: number): Promise<number> {
 async function child(file: string, frames: number): Promise<void> {
   const j = JSON.parse(await readFile(file, "utf8")) as JobFile;
   const image: RawImage = { width: j.image.width, height: j.image.height, channels: 3, data: Buffer.from(j.image.data, "base64") };
+  // JSON carries each mesh as a plain array (a Float32Array would arrive as an object without a length, and the
+  // engine would find no usable face: the child would encode a still picture instead of rendering).
+  const faces: Face[] = j.faces.map((f) => ({ ...f, mesh: Float32Array.from(f.mesh) }));
   const raw = Buffer.from(j.pcm.samples, "base64");
   const pcm: Pcm = { sampleRate: j.pcm.sampleRate, samples: new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4) };
   const job: EngineJob = {
-    image, faces: j.faces, numFrames: frames, fps: FPS, seed: 42, prompt: "", acceleration: ACCEL,
+    image, faces, numFrames: frames, fps: FPS, seed: 42, prompt: "", acceleration: ACCEL,
     tracks: [{ pcm: speechFor(pcm, frames), faceIndex: 0 }],
   };
   let treePeak = 0;
@@ -209,7 +212,7 @@ export async function run(): Promise<string> {
     const jobFile = path.join(dir, "job.json");
     const body: JobFile = {
       image: { width: p480.image.width, height: p480.image.height, data: Buffer.from(p480.image.data).toString("base64") },
-      faces: p480.faces,
+      faces: p480.faces.map((f) => ({ ...f, mesh: Array.from(f.mesh) })),
       pcm: { sampleRate: speech.sampleRate, samples: Buffer.from(speech.samples.buffer, speech.samples.byteOffset, speech.samples.byteLength).toString("base64") },
     };
     await writeFile(jobFile, JSON.stringify(body));

@@ -169,3 +169,53 @@ export function rgbxToYuv420(s: Surface, out: Uint8Array, rect: Rect): void {
     }
   }
 }
+
+/**
+ * rgbxToYuv420 for a frame that changes in place: only the 2x2 blocks of `rect` (grown to even coordinates) whose
+ * pixels differ from `shown` are converted, and `shown` is updated to them. `shown` must hold the RGB pixels that
+ * `out` was last converted from (a clone of the first converted picture, then kept by this function), so the result
+ * is the same as converting the whole rectangle. Returns the number of blocks converted.
+ * (A talking face changes about a third of the blocks of its moved region from one frame to the next.)
+ */
+export function rgbxToYuv420Changed(s: Surface, shown: Surface, out: Uint8Array, rect: Rect): number {
+  const { width, height, px } = s;
+  const sp = shown.px;
+  const r = evenRect(rect, width, height);
+  if (isEmpty(r)) return 0;
+  const cw = (width + 1) >> 1;
+  const uBase = width * height;
+  const vBase = uBase + cw * ((height + 1) >> 1);
+  let converted = 0;
+  for (let y = r.y0; y < r.y1; y += 2) {
+    const y1ok = y + 1 < height;
+    const row0 = y * width;
+    const row1 = y1ok ? row0 + width : row0;
+    const crow = (y >> 1) * cw;
+    for (let x = r.x0; x < r.x1; x += 2) {
+      const x1ok = x + 1 < width;
+      const i0 = row0 + x, i1 = x1ok ? i0 + 1 : i0, i2 = row1 + x, i3 = x1ok ? i2 + 1 : i2;
+      const a = px[i0], b = px[i1], c = px[i2], d = px[i3];
+      if (a === sp[i0] && b === sp[i1] && c === sp[i2] && d === sp[i3]) continue;
+      sp[i0] = a;
+      sp[i1] = b;
+      sp[i2] = c;
+      sp[i3] = d;
+      converted++;
+      const ar = a & 0xff, ag = (a >>> 8) & 0xff, ab = (a >>> 16) & 0xff;
+      const br = b & 0xff, bg = (b >>> 8) & 0xff, bb = (b >>> 16) & 0xff;
+      const cr = c & 0xff, cg = (c >>> 8) & 0xff, cb = (c >>> 16) & 0xff;
+      const dr = d & 0xff, dg = (d >>> 8) & 0xff, db = (d >>> 16) & 0xff;
+      out[i0] = (YR * ar + YG * ag + YB * ab + Y_OFF) >> 16;
+      if (x1ok) out[i1] = (YR * br + YG * bg + YB * bb + Y_OFF) >> 16;
+      if (y1ok) {
+        out[i2] = (YR * cr + YG * cg + YB * cb + Y_OFF) >> 16;
+        if (x1ok) out[i3] = (YR * dr + YG * dg + YB * db + Y_OFF) >> 16;
+      }
+      const sr = ar + br + cr + dr, sg = ag + bg + cg + dg, sb = ab + bb + cb + db;
+      const ci = crow + (x >> 1);
+      out[uBase + ci] = (UR * sr + UG * sg + UB * sb + 4 * C_OFF) >> 18;
+      out[vBase + ci] = (VR * sr + VG * sg + VB * sb + 4 * C_OFF) >> 18;
+    }
+  }
+  return converted;
+}

@@ -21,7 +21,7 @@ import {
 } from "./mouth.js";
 import {
   EMPTY_RECT, copyRect, cloneSurface, fullRect, intersectRect, isEmpty, newSurface, rgbxToRgb24, rgbxToYuv420,
-  surfaceFromRgb, unionRect, yuvBytes, type Rect, type Surface,
+  rgbxToYuv420Changed, surfaceFromRgb, unionRect, yuvBytes, type Rect, type Surface,
 } from "./pixels.js";
 import { buildRig, type Rig } from "./rig.js";
 import { downsampleInto, drawTriangles } from "./warp.js";
@@ -109,6 +109,8 @@ export class FrameRenderer {
   private readonly photo: Surface;
   private readonly frame: Surface;
   private readonly out: Uint8Array;
+  /** yuv420p: the RGB pixels `out` holds (only the blocks that differ from it are converted). */
+  private readonly shown: Surface | null;
   private readonly format: OutputFormat;
   private readonly ss: number;
   private dirty: Rect = { ...EMPTY_RECT };
@@ -132,6 +134,7 @@ export class FrameRenderer {
     this.out = new Uint8Array(this.format === "yuv420p" ? yuvBytes(this.width, this.height) : this.width * this.height * 3);
     if (this.format === "yuv420p") rgbxToYuv420(this.photo, this.out, fullRect(this.photo));
     else rgbxToRgb24(this.photo, this.out, fullRect(this.photo));
+    this.shown = this.format === "yuv420p" ? cloneSurface(this.photo) : null;
 
     const centres = faces.map((f) => ({ x: f.box.x + f.box.width / 2, y: f.box.y + f.box.height / 2, radius: Math.max(f.box.width, f.box.height) / 2 }));
     this.faces = faces.map((face, k) => {
@@ -197,7 +200,7 @@ export class FrameRenderer {
     this.dirty = dirty;
     const changed = unionRect(prev, dirty);
     this.stats.convertedPixels = isEmpty(changed) ? 0 : (changed.x1 - changed.x0) * (changed.y1 - changed.y0);
-    if (this.format === "yuv420p") rgbxToYuv420(frame, this.out, changed);
+    if (this.shown) rgbxToYuv420Changed(frame, this.shown, this.out, changed);
     else rgbxToRgb24(frame, this.out, changed);
   }
 

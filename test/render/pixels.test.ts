@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import ffmpegInstaller from "@ffmpeg-installer/ffmpeg";
-import { fullRect, newSurface, rgbxToRgb24, rgbxToYuv420, surfaceFromRgb, yuvBytes } from "../../src/render/pixels.js";
+import {
+  cloneSurface, fullRect, newSurface, rgbxToRgb24, rgbxToYuv420, rgbxToYuv420Changed, surfaceFromRgb, yuvBytes,
+} from "../../src/render/pixels.js";
 
 function gradient(w: number, h: number): Buffer {
   const data = Buffer.alloc(w * h * 3);
@@ -50,4 +52,35 @@ test("rectangle conversion touches only the (even-aligned) rectangle", () => {
   const rgb = new Uint8Array(w * h * 3).fill(1);
   rgbxToRgb24(s, rgb, { x0: 0, y0: 0, x1: 2, y1: 1 });
   assert.deepEqual([...rgb.subarray(0, 7)], [128, 128, 128, 128, 128, 128, 1]);
+});
+
+test("converting only the changed blocks gives the same yuv420p as converting the whole rectangle", () => {
+  // Odd sizes: the last column and row of blocks are partial.
+  for (const [w, h] of [[37, 23], [40, 30]]) {
+    const frame = surfaceFromRgb({ width: w, height: h, channels: 3, data: gradient(w, h) });
+    const shown = cloneSurface(frame);
+    const full = new Uint8Array(yuvBytes(w, h));
+    const partial = new Uint8Array(yuvBytes(w, h));
+    rgbxToYuv420(frame, full, fullRect(frame));
+    rgbxToYuv420(frame, partial, fullRect(frame));
+    let seed = w * 31 + h;
+    const rnd = () => ((seed = Math.imul(seed ^ (seed >>> 15), 2246822519) + 12345) >>> 0) / 4294967296;
+    let converted = 0;
+    for (let step = 0; step < 40; step++) {
+      // Change a few pixels inside a random rectangle (some steps change nothing), then convert that rectangle.
+      const x0 = Math.floor(rnd() * w), y0 = Math.floor(rnd() * h);
+      const r = { x0, y0, x1: Math.min(w, x0 + 1 + Math.floor(rnd() * 12)), y1: Math.min(h, y0 + 1 + Math.floor(rnd() * 12)) };
+      const changes = step % 5 === 0 ? 0 : 1 + Math.floor(rnd() * 6);
+      for (let k = 0; k < changes; k++) {
+        const x = r.x0 + Math.floor(rnd() * (r.x1 - r.x0)), y = r.y0 + Math.floor(rnd() * (r.y1 - r.y0));
+        frame.px[y * w + x] = Math.floor(rnd() * 0xffffff);
+      }
+      rgbxToYuv420(frame, full, r);
+      converted += rgbxToYuv420Changed(frame, shown, partial, r);
+      assert.deepEqual(partial, full, `${w}x${h}, step ${step}`);
+      assert.deepEqual(shown.px, frame.px, "shown follows the frame");
+    }
+    // Blocks without a change were skipped: far fewer conversions than blocks in the rectangles.
+    assert.ok(converted > 0 && converted <= 40 * 6, `converted ${converted} blocks`);
+  }
 });
