@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import type { Job, JobQueue } from "../queue/types.js";
+import type { JobHead, JobQueue } from "../queue/types.js";
 import type { Synthesizer } from "../speech/index.js";
 import type { KeyedStorage } from "../storage/types.js";
 import type { UploadSessions } from "../storage/uploads.js";
@@ -37,9 +37,12 @@ export interface ServerContext extends Required<Omit<ServerDeps, "plugins" | "sp
   openStreams: Set<() => void>;
 }
 
-/** The job `requestId` if the caller owns it and `appPath` addresses it (owner/alias or the full id). */
-export async function findOwnJob(ctx: ServerContext, request: FastifyRequest, appPath: string, requestId: string): Promise<Job | undefined> {
-  const job = await ctx.queue.get(requestId);
+/**
+ * The job `requestId`, without its payloads, if the caller owns it and `appPath` addresses it (owner/alias or the
+ * full id). (The result route reads the payload afterwards with queue.get.)
+ */
+export async function findOwnJob(ctx: ServerContext, request: FastifyRequest, appPath: string, requestId: string): Promise<JobHead | undefined> {
+  const job = await ctx.queue.head(requestId);
   if (!job || job.owner !== request.principal?.owner) return undefined;
   if (appPath !== job.endpointId && appPath !== appIdOf(job.endpointId)) return undefined;
   return job;

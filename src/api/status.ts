@@ -6,7 +6,7 @@
  * @example
  *   const body = await statusBody(queue, job, urls, { logs: true });
  */
-import type { Job, JobLog, JobQueue } from "../queue/types.js";
+import type { Job, JobHead, JobLog, JobQueue } from "../queue/types.js";
 import type { QueueUrls } from "./urls.js";
 
 export interface StatusBody extends QueueUrls {
@@ -26,7 +26,7 @@ export interface StatusOptions {
   logsAfter?: number;
 }
 
-export async function statusBody(queue: JobQueue, job: Job, urls: QueueUrls, options: StatusOptions): Promise<StatusBody> {
+export async function statusBody(queue: JobQueue, job: JobHead, urls: QueueUrls, options: StatusOptions): Promise<StatusBody> {
   const body: StatusBody = { status: job.status, request_id: job.id, ...urls, logs: null };
   if (job.status === "IN_QUEUE") {
     const position = await queue.position(job.id);

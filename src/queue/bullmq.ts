@@ -28,7 +28,7 @@ import { Queue, Worker, type Job as BullJob } from "bullmq";
 import { Redis } from "ioredis";
 import { workerIsDead } from "./identity.js";
 import * as lua from "./redis-scripts.js";
-import type { CancelResult, Heartbeat, Job, JobFailure, JobLog, JobQueue, LogLevel, SubmitRequest, WebhookAttempt } from "./types.js";
+import type { CancelResult, Heartbeat, Job, JobFailure, JobHead, JobLog, JobQueue, LogLevel, SubmitRequest, WebhookAttempt } from "./types.js";
 
 export interface BullQueueOptions {
   /** redis://[user:password@]host:port/db (rediss:// for TLS). */
@@ -67,17 +67,30 @@ type Record_ = Partial<Record<string, string>>;
 const num = (v: string | undefined) => (v === undefined || v === "" ? undefined : Number(v));
 const iso = (v: string | undefined) => (v === undefined || v === "" ? undefined : new Date(Number(v)).toISOString());
 
+/** The record's fields that make a JobHead (all but input and result). */
+const HEAD_FIELDS = [
+  "id", "endpoint_id", "owner", "webhook_url", "status", "outcome", "failure", "cancel_requested", "attempts", "created_at",
+  "started_at", "finished_at", "inference_time", "progress_total", "progress_done", "log_count", "webhook_state",
+  "webhook_attempts", "webhook_next_at", "webhook_error",
+] as const;
+
 function toJob(r: Record_): Job {
+  return {
+    ...toHead(r),
+    input: JSON.parse(r.input ?? "{}") as Record<string, unknown>,
+    result: r.result === undefined ? undefined : JSON.parse(r.result),
+  };
+}
+
+function toHead(r: Record_): JobHead {
   const progressTotal = num(r.progress_total);
   return {
     id: r.id!,
     endpointId: r.endpoint_id!,
     owner: r.owner!,
-    input: JSON.parse(r.input ?? "{}") as Record<string, unknown>,
     webhookUrl: r.webhook_url,
     status: r.status as Job["status"],
     outcome: r.outcome as Job["outcome"],
-    result: r.result === undefined ? undefined : JSON.parse(r.result),
     failure: r.failure === undefined ? undefined : (JSON.parse(r.failure) as JobFailure),
     cancelRequested: r.cancel_requested === "1",
     attempts: num(r.attempts) ?? 0,
@@ -170,6 +183,16 @@ export class BullJobQueue implements JobQueue {
   async get(id: string): Promise<Job | undefined> {
     const r = (await this.redis.hgetall(this.key(id))) as Record_;
     return r.id ? toJob(r) : undefined;
+  }
+
+  async head(id: string): Promise<JobHead | undefined> {
+    const values = await this.redis.hmget(this.key(id), ...HEAD_FIELDS);
+    if (values[0] === null) return undefined;
+    const r: Record_ = {};
+    HEAD_FIELDS.forEach((field, i) => {
+      if (values[i] !== null) r[field] = values[i]!;
+    });
+    return toHead(r);
   }
 
   async position(id: string): Promise<number | undefined> {

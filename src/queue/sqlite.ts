@@ -17,7 +17,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { workerIsDead } from "./identity.js";
-import type { CancelResult, Heartbeat, Job, JobFailure, JobLog, JobQueue, LogLevel, SubmitRequest, WebhookAttempt } from "./types.js";
+import type { CancelResult, Heartbeat, Job, JobFailure, JobHead, JobLog, JobQueue, LogLevel, SubmitRequest, WebhookAttempt } from "./types.js";
 
 export interface SqliteQueueOptions {
   /** The database file (created with its folder when missing). ":memory:" for a throwaway queue. */
@@ -161,26 +161,15 @@ function rememberedIso(): Iso {
 
 interface Payload { input: Record<string, unknown>; result: unknown }
 
-/**
- * The job of a row head. The payloads (input, result) come from `payload` on first use: a status poll never
- * parses, or even reads, a data-URI input of many megabytes. They are fixed once written, so reading them
- * later gives the same values. (Enumerable getters: spreading or serializing a job still includes them.)
- */
-function jobOf(row: Head, payload: () => Payload, iso: Iso): Job {
-  let loaded: Payload | undefined;
+/** The JobHead of a row head: a plain object (no accessors), the shape every status poll builds. */
+function toHead(row: Head, iso: Iso): JobHead {
   return {
     id: row.id,
     endpointId: row.endpoint_id,
     owner: row.owner,
-    get input() {
-      return (loaded ??= payload()).input;
-    },
     webhookUrl: row.webhook_url ?? undefined,
     status: row.status as Job["status"],
     outcome: (row.outcome ?? undefined) as Job["outcome"],
-    get result() {
-      return (loaded ??= payload()).result;
-    },
     failure: row.failure === null ? undefined : (JSON.parse(row.failure) as JobFailure),
     cancelRequested: row.cancel_requested === 1,
     attempts: row.attempts,
@@ -195,6 +184,20 @@ function jobOf(row: Head, payload: () => Payload, iso: Iso): Job {
     webhookNextAttemptAt: row.webhook_state === null ? iso(row.webhook_next_at) : undefined,
     webhookError: row.webhook_error ?? undefined,
   };
+}
+
+/**
+ * The job of a row head. The payloads (input, result) come from `payload` on first use, so reading a job never
+ * parses a data-URI input nobody looks at. They are fixed once written, so reading them later gives the same values.
+ * (Enumerable accessors: spreading or serializing a job still includes them.)
+ */
+function jobOf(row: Head, payload: () => Payload, iso: Iso): Job {
+  let loaded: Payload | undefined;
+  const load = () => (loaded ??= payload());
+  return Object.defineProperties(toHead(row, iso), {
+    input: { enumerable: true, configurable: true, get: () => load().input },
+    result: { enumerable: true, configurable: true, get: () => load().result },
+  }) as Job;
 }
 
 const parsePayload = (input: string, result: string | null): Payload => ({
@@ -214,7 +217,7 @@ export class SqliteJobQueue implements JobQueue {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Prepared statements by SQL text (preparing on every call cost ~10 % of a status request). */
   private readonly statements = new Map<string, Database.Statement>();
-  /** The status poll's read (raw mode, so not in `statements`). */
+  /** The head read of get and head (raw mode, so not in `statements`). */
   private headStmt?: Database.Statement;
   private readonly iso = rememberedIso();
   private readonly toJob = (row: Row) => toJob(row, this.iso);
@@ -250,10 +253,14 @@ export class SqliteJobQueue implements JobQueue {
     return (await this.get(id))!;
   }
 
+  async head(id: string): Promise<JobHead | undefined> {
+    const values = this.readHead(id);
+    return values && toHead(headOf(values), this.iso);
+  }
+
   /** The job; its payloads are read on first use (see jobOf). */
   async get(id: string): Promise<Job | undefined> {
-    this.headStmt ??= this.db.prepare(`SELECT ${HEAD_COLUMNS} FROM jobs WHERE id = ?`).raw(true);
-    const values = this.headStmt.get(id) as unknown[] | undefined;
+    const values = this.readHead(id);
     if (!values) return undefined;
     return jobOf(headOf(values), () => {
       const row = this.stmt(`SELECT input, result FROM jobs WHERE id = ?`).get(id) as Pick<Row, "input" | "result"> | undefined;
@@ -472,6 +479,12 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The row's head columns (HEAD_COLUMNS order), read in raw mode. */
+  private readHead(id: string): unknown[] | undefined {
+    this.headStmt ??= this.db.prepare(`SELECT ${HEAD_COLUMNS} FROM jobs WHERE id = ?`).raw(true);
+    return this.headStmt.get(id) as unknown[] | undefined;
+  }
 
   private stmt(sql: string): Database.Statement {
     let statement = this.statements.get(sql);

@@ -71,6 +71,9 @@ export interface Job {
   webhookError?: string;
 }
 
+/** A job without its payloads. */
+export type JobHead = Omit<Job, "input" | "result">;
+
 /** The outcome of one webhook delivery attempt (see JobQueue.recordWebhookAttempt). */
 export interface WebhookAttempt {
   ok: boolean;
@@ -99,6 +102,11 @@ export interface JobQueue {
   // ---- API side ----
   submit(request: SubmitRequest): Promise<Job>;
   get(id: string): Promise<Job | undefined>;
+  /**
+   * The job without its payloads (input, result): what a status poll, a status stream or a cancel needs. Cheaper
+   * than get, and it never reads a data-URI input of many megabytes.
+   */
+  head(id: string): Promise<JobHead | undefined>;
   /** Requests ahead of this one (0 = next to run), or undefined unless it is IN_QUEUE. */
   position(id: string): Promise<number | undefined>;
   /** Queued: ends it at once as CANCELLED. Running: flags it; the worker aborts the run. */

@@ -79,6 +79,17 @@ export function runQueueContract(name: string, factory: QueueFactory): void {
       const failed = await queue.get(b.id);
       assert.equal(failed?.outcome, "ERROR");
       assert.deepEqual(failed?.failure, failure);
+      // head: the same job without its payloads, at every stage.
+      for (const id of [a.id, b.id]) {
+        const { input: _input, result: _result, ...rest } = (await queue.get(id))!;
+        const head = await queue.head(id);
+        assert.deepEqual({ ...head }, rest);
+        assert.equal("input" in head! || "result" in head!, false, "head carries no payload");
+      }
+      assert.equal(await queue.head("no-such-id"), undefined);
+      const queued = await submit(queue, "local", { image_url: "y" });
+      const { input: _i, result: _r, ...queuedRest } = (await queue.get(queued.id))!;
+      assert.deepEqual({ ...(await queue.head(queued.id)) }, queuedRest);
       await queue.close();
     });
 

@@ -60,7 +60,7 @@ export function registerQueueRoutes(app: FastifyInstance, ctx: ServerContext): v
         message: "still in progress",
       });
     }
-    if (job.outcome === "OK") return reply.code(200).send(toCallerUrls(ctx, request, job.result));
+    if (job.outcome === "OK") return reply.code(200).send(toCallerUrls(ctx, request, (await ctx.queue.get(job.id))?.result));
     const failure = job.failure!;
     return sendHttpError(reply, { status: failure.status, body: failure.body as { detail: unknown }, message: failure.message, errorType: failure.errorType });
   });

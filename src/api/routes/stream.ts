@@ -5,7 +5,7 @@
  * since the previous event (the official client concatenates them); the first event carries all so far.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Job } from "../../queue/types.js";
+import type { JobHead } from "../../queue/types.js";
 import type { ServerContext } from "../context.js";
 import { statusBody } from "../status.js";
 import type { QueueUrls } from "../urls.js";
@@ -14,7 +14,7 @@ export async function streamStatus(
   ctx: ServerContext,
   request: FastifyRequest,
   reply: FastifyReply,
-  job: Job,
+  job: JobHead,
   urls: QueueUrls,
   logs: boolean,
 ): Promise<void> {
@@ -54,7 +54,7 @@ export async function streamStatus(
       do {
         again = false;
         if (closed) return;
-        const current = await ctx.queue.get(job.id);
+        const current = await ctx.queue.head(job.id);
         if (!current) return close();
         const body = await statusBody(ctx.queue, current, urls, { logs, logsAfter: logsSent });
         const key = `${body.status}:${body.queue_position ?? ""}`;
