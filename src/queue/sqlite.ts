@@ -205,8 +205,9 @@ const parsePayload = (input: string, result: string | null): Payload => ({
   result: result === null ? undefined : JSON.parse(result),
 });
 
+/** The job of a whole row (payloads parsed at once: plain data, as the worker and the listings use it). */
 function toJob(row: Row, iso: Iso): Job {
-  return jobOf(row, () => parsePayload(row.input, row.result), iso);
+  return { ...toHead(row, iso), ...parsePayload(row.input, row.result) };
 }
 
 export class SqliteJobQueue implements JobQueue {
