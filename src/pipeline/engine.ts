@@ -33,7 +33,11 @@ export interface EngineJob {
 
 export type PixelFormat = "rgb24" | "rgba" | "yuv420p";
 
-/** A finished frame, `pixelFormat` bytes of the output size. */
+/**
+ * A finished frame, `pixelFormat` bytes of the output size. `data` is only guaranteed until the next frame is pulled:
+ * an engine may reuse its buffers (the classical engine does, to keep memory flat in the video's length), so a
+ * consumer that keeps frames copies them (the encoder writes each frame out before it pulls the next).
+ */
 export interface EngineFrame {
   index: number;
   data: Buffer;

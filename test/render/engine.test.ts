@@ -46,7 +46,8 @@ function job(over: Partial<EngineJob> = {}): EngineJob {
 
 async function collect(frames: AsyncIterable<EngineFrame>): Promise<EngineFrame[]> {
   const out: EngineFrame[] = [];
-  for await (const f of frames) out.push(f);
+  // Copies: a frame's data is only valid until the next frame is pulled (EngineFrame).
+  for await (const f of frames) out.push({ index: f.index, data: Buffer.from(f.data) });
   return out;
 }
 
@@ -146,6 +147,26 @@ test("a face without a voice listens but never moves its mouth; faces do not ble
   assert.ok(column(bx, Math.round(b[13 * 3 + 1]) - 6, Math.round(b[14 * 3 + 1]) + 6) <= 1, "the listener's mouth stays closed");
   const a = faces[0].mesh;
   assert.ok(column(Math.round(a[13 * 3]), Math.round(a[13 * 3 + 1]) - 6, Math.round(a[14 * 3 + 1]) + 20) >= 3, "the speaker's mouth is open");
+});
+
+test("frame buffers are reused, and each frame stays intact until the next one is pulled", async () => {
+  const stream = await new ClassicalEngine().start(job({ numFrames: 12 }), ctx().c);
+  const buffers = new Set<ArrayBufferLike>();
+  let prev: EngineFrame | null = null;
+  let prevCopy: Buffer | null = null;
+  let changes = 0;
+  for await (const f of stream.frames()) {
+    // The previous frame (already handed out) must still hold its bytes now that this one is rendered.
+    if (prev && prevCopy) {
+      assert.ok(prev.data.equals(prevCopy), `frame ${prev.index} intact after frame ${f.index} was rendered`);
+      if (!f.data.equals(prevCopy)) changes++;
+    }
+    buffers.add(f.data.buffer);
+    prev = f;
+    prevCopy = Buffer.from(f.data);
+  }
+  assert.ok(changes >= 5, `the face moves (${changes} changed frames)`);
+  assert.ok(buffers.size <= 2, `frames share at most two buffers, got ${buffers.size}`);
 });
 
 test("aborting stops the stream early", async () => {

@@ -120,7 +120,7 @@ test("the engine end to end on a real face: frames differ, are deterministic, an
   };
   const run = async () => {
     const out: EngineFrame[] = [];
-    for await (const f of (await new ClassicalEngine({ motion, pixelFormat: "rgb24" }).start(job, ctx())).frames()) out.push(f);
+    for await (const f of (await new ClassicalEngine({ motion, pixelFormat: "rgb24" }).start(job, ctx())).frames()) out.push({ index: f.index, data: Buffer.from(f.data) });
     return out;
   };
   const a = await run();
