@@ -244,8 +244,7 @@ export class SqliteJobQueue implements JobQueue {
 
   async submit(request: SubmitRequest): Promise<Job> {
     const id = randomUUID();
-    this.db
-      .prepare(
+    this.stmt(
         `INSERT INTO jobs (id, endpoint_id, owner, input, webhook_url, status, created_at)
          VALUES (?, ?, ?, ?, ?, 'IN_QUEUE', ?)`,
       )
@@ -295,8 +294,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async logs(id: string, after = 0): Promise<JobLog[]> {
-    const rows = this.db
-      .prepare(`SELECT level, message, ts FROM job_logs WHERE job_id = ? AND n > ? ORDER BY n`)
+    const rows = this.stmt(`SELECT level, message, ts FROM job_logs WHERE job_id = ? AND n > ? ORDER BY n`)
       .all(id, after) as { level: LogLevel; message: string; ts: number }[];
     return rows.map((r) => ({ message: r.message, level: r.level, source: "USER", timestamp: new Date(r.ts).toISOString() }));
   }
@@ -343,8 +341,7 @@ export class SqliteJobQueue implements JobQueue {
     const row = this.db.transaction(() => {
       const next = this.stmt(`SELECT id FROM jobs WHERE status = 'IN_QUEUE' ORDER BY seq LIMIT 1`).get() as { id: string } | undefined;
       if (!next) return undefined;
-      this.db
-        .prepare(
+      this.stmt(
           `UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, started_at = ?, attempts = attempts + 1,
              progress_done = NULL, progress_total = NULL, version = version + 1 WHERE id = ?`,
         )
@@ -357,8 +354,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async heartbeat(id: string, workerId: string): Promise<Heartbeat> {
-    const info = this.db
-      .prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND worker_id = ? AND status = 'IN_PROGRESS'`)
+    const info = this.stmt(`UPDATE jobs SET lease_until = ? WHERE id = ? AND worker_id = ? AND status = 'IN_PROGRESS'`)
       .run(Date.now() + this.leaseMs, id, workerId);
     const row = this.stmt(`SELECT cancel_requested FROM jobs WHERE id = ?`).get(id) as { cancel_requested: number } | undefined;
     return { owned: info.changes === 1, cancelRequested: row?.cancel_requested === 1 };
@@ -370,8 +366,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async progress(id: string, done: number, total: number): Promise<void> {
-    this.db
-      .prepare(`UPDATE jobs SET progress_done = ?, progress_total = ?, version = version + 1 WHERE id = ? AND status = 'IN_PROGRESS'`)
+    this.stmt(`UPDATE jobs SET progress_done = ?, progress_total = ?, version = version + 1 WHERE id = ? AND status = 'IN_PROGRESS'`)
       .run(done, total, id);
     this.changed(id, false);
   }
@@ -397,8 +392,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async release(id: string, workerId: string): Promise<void> {
-    const info = this.db
-      .prepare(
+    const info = this.stmt(
         `UPDATE jobs SET status = 'IN_QUEUE', worker_id = NULL, lease_until = NULL, started_at = NULL, version = version + 1
          WHERE id = ? AND worker_id = ? AND status = 'IN_PROGRESS'`,
       )
@@ -409,8 +403,7 @@ export class SqliteJobQueue implements JobQueue {
   async recover(options: { maxAttempts?: number } = {}): Promise<number> {
     const maxAttempts = options.maxAttempts ?? 3;
     const now = Date.now();
-    const running = this.db
-      .prepare(`SELECT id, worker_id, lease_until, attempts FROM jobs WHERE status = 'IN_PROGRESS'`)
+    const running = this.stmt(`SELECT id, worker_id, lease_until, attempts FROM jobs WHERE status = 'IN_PROGRESS'`)
       .all() as { id: string; worker_id: string | null; lease_until: number | null; attempts: number }[];
     const touched: string[] = [];
     let requeued = 0;
@@ -425,8 +418,7 @@ export class SqliteJobQueue implements JobQueue {
           this.finishRow(job.id, "ERROR", null, { status: 500, body: { detail: message, error_type: "runner_disconnected" }, message, errorType: "runner_disconnected" }, null);
           this.insertLog(job.id, message, "ERROR");
         } else {
-          this.db
-            .prepare(`UPDATE jobs SET status = 'IN_QUEUE', worker_id = NULL, lease_until = NULL, started_at = NULL, version = version + 1 WHERE id = ?`)
+          this.stmt(`UPDATE jobs SET status = 'IN_QUEUE', worker_id = NULL, lease_until = NULL, started_at = NULL, version = version + 1 WHERE id = ?`)
             .run(job.id);
           this.insertLog(job.id, "The worker running this request stopped; it is queued again.", "WARN");
           requeued++;
@@ -447,8 +439,7 @@ export class SqliteJobQueue implements JobQueue {
     const limit = options.limit ?? 20;
     const leaseMs = options.leaseMs ?? 60_000;
     const rows = this.db.transaction(() => {
-      const due = this.db
-        .prepare(
+      const due = this.stmt(
           `SELECT * FROM jobs WHERE webhook_state IS NULL AND webhook_next_at IS NOT NULL AND webhook_next_at <= ?
              AND status = 'COMPLETED' ORDER BY webhook_next_at, seq LIMIT ?`,
         )
@@ -462,8 +453,7 @@ export class SqliteJobQueue implements JobQueue {
 
   async recordWebhookAttempt(id: string, attempt: WebhookAttempt): Promise<void> {
     const state = attempt.ok ? "sent" : attempt.nextAttemptAt === undefined ? "failed" : null;
-    this.db
-      .prepare(
+    this.stmt(
         `UPDATE jobs SET webhook_attempts = webhook_attempts + 1, webhook_state = ?, webhook_next_at = ?, webhook_error = ?
            WHERE id = ? AND webhook_url IS NOT NULL AND webhook_state IS NULL`,
       )
@@ -507,8 +497,7 @@ export class SqliteJobQueue implements JobQueue {
 
   private finishRow(id: string, outcome: string, result: string | null, failure: JobFailure | null, inferenceTime: number | null): void {
     const now = Date.now();
-    this.db
-      .prepare(
+    this.stmt(
         `UPDATE jobs SET status = 'COMPLETED', outcome = ?, result = ?, failure = ?, inference_time = ?, finished_at = ?,
            worker_id = NULL, lease_until = NULL, webhook_next_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE ? END,
            version = version + 1 WHERE id = ?`,
@@ -518,8 +507,7 @@ export class SqliteJobQueue implements JobQueue {
 
   /** Adds a log line inside the caller's transaction; false when the job does not exist. */
   private insertLog(id: string, message: string, level: LogLevel): boolean {
-    const row = this.db
-      .prepare(`UPDATE jobs SET log_count = log_count + 1, version = version + 1 WHERE id = ? RETURNING log_count`)
+    const row = this.stmt(`UPDATE jobs SET log_count = log_count + 1, version = version + 1 WHERE id = ? RETURNING log_count`)
       .get(id) as { log_count: number } | undefined;
     if (!row) return false;
     this.stmt(`INSERT INTO job_logs (job_id, n, level, message, ts) VALUES (?, ?, ?, ?, ?)`).run(id, row.log_count, level, message, Date.now());
