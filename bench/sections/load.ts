@@ -133,9 +133,11 @@ export async function run(): Promise<string> {
 
     const memory: Mem[] = [];
     const t0 = Date.now();
-    /** Memory every second; after a forced GC every 5th second (a GC every second would weigh on the latencies). */
-    let tick = 0;
-    const sample = (gc = tick++ % 5 === 0) => new Promise<void>((resolve) => {
+    /**
+     * Memory every second, without forcing a GC during the run: a forced full GC stops the server's loop for tens of
+     * ms, which the latencies would then measure. Heap after a forced GC is taken before and after the run.
+     */
+    const sample = (gc = false) => new Promise<void>((resolve) => {
       const onMsg = (m: { mem?: { rss: number; heap: number } }) => {
         if (!m.mem) return;
         child.off("message", onMsg);
@@ -170,6 +172,14 @@ export async function run(): Promise<string> {
       headers,
       body: INPUT,
     });
+    // Answers slower than 1 s, with when they came (s since the start): to tell a stall at start-up from one later.
+    const slow: { t: number; ms: number; kind: string }[] = [];
+    const tRun = performance.now();
+    for (const [kind, inst] of [["status", status], ["submit", submits]] as const) {
+      (inst as unknown as autocannon.Instance).on("response", (_client, _code, _bytes, ms) => {
+        if (ms > 1000) slow.push({ t: (performance.now() - tRun) / 1000, ms, kind });
+      });
+    }
     const [s, p] = await Promise.all([status, submits]);
     clearInterval(sampler);
     const loopDelay = await report();
@@ -177,8 +187,13 @@ export async function run(): Promise<string> {
 
     const errors = (r: autocannon.Result) => r.errors + r.timeouts + r.non2xx;
     const gcSamples = memory.filter((m) => m.gc);
-    const first = gcSamples.find((m) => m.t >= 4) ?? gcSamples[0];
-    const last = memory[memory.length - 1];
+    const first = gcSamples[0];
+    const last = gcSamples[gcSamples.length - 1];
+    const during = memory.filter((m) => !m.gc);
+    const half = (from: number, to: number) => {
+      const part = during.filter((m) => m.t >= from && m.t < to);
+      return part.reduce((sum, m) => sum + m.rss, 0) / Math.max(1, part.length);
+    };
     const peakRss = Math.max(...memory.map((m) => m.rss));
     const heapGrowth = last.heap - first.heap;
     const rows = [
@@ -192,10 +207,11 @@ export async function run(): Promise<string> {
       `- zero errors: ${errors(s) + errors(p) === 0 ? "**yes**" : `**no** (${errors(s) + errors(p)})`}`,
       `- p99 of status < 50 ms (closed loop, 200 connections): ${s.latency.p99 < 50 ? "**yes**" : "**no**"} (${ms(s.latency.p99)})`,
       `- the server's CPU per answer: ${loopDelay.cpuPerAnswerUs.toFixed(0)} µs per status answer during the run, ${ceilingServer.cpuPerAnswerUs.toFixed(0)} µs per /healthz answer in the reference run (the server's one thread is the bottleneck, so answers per second ≈ 1 s ÷ this, and p50 ≈ 200 connections ÷ answers per second)`,
-      `- memory (server process, heap after a forced GC): ${mib(first.heap)} at ${first.t.toFixed(0)} s → ${mib(last.heap)} at ${last.t.toFixed(0)} s (${heapGrowth >= 0 ? "+" : ""}${mib(heapGrowth)}); RSS peak ${mib(peakRss)}, end ${mib(last.rss)}; ${Math.abs(heapGrowth) < 32 * 2 ** 20 ? "**stable**" : "**growing**"} (bar: heap change under 32 MiB over the run)`,
+      `- memory (server process): heap after a forced GC ${mib(first.heap)} before the run → ${mib(last.heap)} after it (${heapGrowth >= 0 ? "+" : ""}${mib(heapGrowth)}); RSS mean ${mib(half(0, DURATION_S / 2))} in the first half of the run, ${mib(half(DURATION_S / 2, DURATION_S + 5))} in the second, peak ${mib(peakRss)}; ${Math.abs(heapGrowth) < 32 * 2 ** 20 ? "**stable**" : "**growing**"} (bar: heap change under 32 MiB over the run)`,
       `- the server's event loop delay during the run: mean ${ms(loopDelay.mean)}, p99 ${ms(loopDelay.p99)}, max ${ms(loopDelay.max)} (long stalls here are the server's; otherwise latency comes from the load generator and other processes on the cores)`,
       `- answers timed inside the server (request read → answer written): ${loopDelay.served}, p99 ${ms(loopDelay.servedP99)}, max ${ms(loopDelay.servedMax)} (the rest of the client-side latency is time spent queued in sockets and in the load generator)`,
       `- machine load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(", ")} (${os.cpus().length} cores; above ${os.cpus().length} the figures are inflated by other work)`,
+      `- answers slower than 1 s: ${slow.length}${slow.length ? ` (${["status", "submit"].map((k) => `${k} ${slow.filter((x) => x.kind === k).length}`).join(", ")}), answered between ${Math.min(...slow.map((x) => x.t)).toFixed(1)} s and ${Math.max(...slow.map((x) => x.t)).toFixed(1)} s into the run` : ""}`,
       `- the queue held ${200 + p.requests.total} requests at the end; the no-op worker completed them as they came`,
     ];
     return [
