@@ -176,6 +176,8 @@ export function rgbxToYuv420(s: Surface, out: Uint8Array, rect: Rect): void {
  * `out` was last converted from (a clone of the first converted picture, then kept by this function), so the result
  * is the same as converting the whole rectangle. Returns the number of blocks converted.
  * (A talking face changes about a third of the blocks of its moved region from one frame to the next.)
+ * The block conversion repeats rgbxToYuv420's on purpose: moved into one shared function, V8 does not inline it and
+ * a full 480p conversion takes 11 ms instead of 3-4 ms (measured, same bytes).
  */
 export function rgbxToYuv420Changed(s: Surface, shown: Surface, out: Uint8Array, rect: Rect): number {
   const { width, height, px } = s;

@@ -47,9 +47,6 @@ export class LocalStorage implements KeyedStorage {
     this.urls = new FileUrls(options);
   }
 
-
-
-
   newKey(fileName: string): string {
     return this.urls.newKey(fileName);
   }
