@@ -5,6 +5,7 @@
  *   2. The heavy end-to-end files one at a time: they render real videos, judge them, start servers and browsers,
  *      and some assert wall-clock bounds (start-up within 5 s, cancel within 1 s), which must not share the cores.
  * Arguments are passed to both passes (e.g. --test-name-pattern=...). Exit status: non-zero if either pass failed.
+ * A test that runs over 10 minutes fails (a hang, e.g. a listener awaited after a failed assertion, must not eat CI).
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -26,7 +27,7 @@ const parallel = files.filter((f) => !serial.includes(f));
 let failed = false;
 for (const [concurrency, group] of [[2, parallel], [1, serial]]) {
   if (!group.length) continue;
-  const result = spawnSync(process.execPath, ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, ...process.argv.slice(2), ...group], {
+  const result = spawnSync(process.execPath, ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-timeout=600000", ...process.argv.slice(2), ...group], {
     cwd: root,
     stdio: "inherit",
   });

@@ -8,6 +8,13 @@
  * Changes notify in-process subscribers at once; subscribers also poll (every `pollMs`) so that a worker in
  * another process on the same file is seen too.
  *
+ * Job heads (everything but the payloads) are remembered between reads: a status poll is mostly this read, and
+ * pollers ask for the same jobs many times a second. This queue forgets a job's head whenever it writes the job's
+ * row, so its own changes show at once. A commit by any other connection (a worker process on the same file)
+ * changes SQLite's `data_version`; reads check it at most every DATA_VERSION_CHECK_MS (the check opens a read
+ * transaction: ~4 µs alone, ~12 µs under load, most of a remembered read) and forget every head when it moved.
+ * So another process's change shows within that time (subscribers, for comparison, poll every `pollMs`).
+ *
  * @example
  *   const queue = SqliteJobQueue.open({ file: path.join(config.dataDir, "mouthpiece.db") });
  */
@@ -121,6 +128,11 @@ const HEAD_COLUMNS = [
 
 type Head = Omit<Row, "input" | "result" | "version">;
 
+/** How many job heads a queue remembers at most (~1 KB each); past that it starts again from none. */
+const MAX_REMEMBERED_HEADS = 10_000;
+/** How often remembered heads are checked against other connections' commits, ms. */
+export const DATA_VERSION_CHECK_MS = 5;
+
 /** A raw row of HEAD_COLUMNS (an array: better-sqlite3 builds arrays several times faster than keyed objects). */
 function headOf(values: unknown[]): Head {
   const [
@@ -220,6 +232,11 @@ export class SqliteJobQueue implements JobQueue {
   private readonly statements = new Map<string, Database.Statement>();
   /** The head read of get and head (raw mode, so not in `statements`). */
   private headStmt?: Database.Statement;
+  /** Remembered heads (raw rows) by job id, valid while `dataVersion` holds (see the file's comment). */
+  private readonly heads = new Map<string, unknown[]>();
+  private dataVersion = -1;
+  private dataVersionCheckedAt = -Infinity;
+  private dataVersionStmt?: Database.Statement;
   private readonly iso = rememberedIso();
   private readonly toJob = (row: Row) => toJob(row, this.iso);
 
@@ -285,6 +302,7 @@ export class SqliteJobQueue implements JobQueue {
         this.insertLog(id, "Cancelled while queued.", "INFO");
         return "CANCELLATION_REQUESTED";
       }
+      this.forget(id);
       this.stmt(`UPDATE jobs SET cancel_requested = 1, version = version + 1 WHERE id = ?`).run(id);
       this.insertLog(id, "Cancellation requested.", "INFO");
       return "CANCELLATION_REQUESTED";
@@ -341,6 +359,7 @@ export class SqliteJobQueue implements JobQueue {
     const row = this.db.transaction(() => {
       const next = this.stmt(`SELECT id FROM jobs WHERE status = 'IN_QUEUE' ORDER BY seq LIMIT 1`).get() as { id: string } | undefined;
       if (!next) return undefined;
+      this.forget(next.id);
       this.stmt(
           `UPDATE jobs SET status = 'IN_PROGRESS', worker_id = ?, lease_until = ?, started_at = ?, attempts = attempts + 1,
              progress_done = NULL, progress_total = NULL, version = version + 1 WHERE id = ?`,
@@ -354,6 +373,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async heartbeat(id: string, workerId: string): Promise<Heartbeat> {
+    this.forget(id);
     const info = this.stmt(`UPDATE jobs SET lease_until = ? WHERE id = ? AND worker_id = ? AND status = 'IN_PROGRESS'`)
       .run(Date.now() + this.leaseMs, id, workerId);
     const row = this.stmt(`SELECT cancel_requested FROM jobs WHERE id = ?`).get(id) as { cancel_requested: number } | undefined;
@@ -366,6 +386,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async progress(id: string, done: number, total: number): Promise<void> {
+    this.forget(id);
     this.stmt(`UPDATE jobs SET progress_done = ?, progress_total = ?, version = version + 1 WHERE id = ? AND status = 'IN_PROGRESS'`)
       .run(done, total, id);
     this.changed(id, false);
@@ -392,6 +413,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async release(id: string, workerId: string): Promise<void> {
+    this.forget(id);
     const info = this.stmt(
         `UPDATE jobs SET status = 'IN_QUEUE', worker_id = NULL, lease_until = NULL, started_at = NULL, version = version + 1
          WHERE id = ? AND worker_id = ? AND status = 'IN_PROGRESS'`,
@@ -418,6 +440,7 @@ export class SqliteJobQueue implements JobQueue {
           this.finishRow(job.id, "ERROR", null, { status: 500, body: { detail: message, error_type: "runner_disconnected" }, message, errorType: "runner_disconnected" }, null);
           this.insertLog(job.id, message, "ERROR");
         } else {
+          this.forget(job.id);
           this.stmt(`UPDATE jobs SET status = 'IN_QUEUE', worker_id = NULL, lease_until = NULL, started_at = NULL, version = version + 1 WHERE id = ?`)
             .run(job.id);
           this.insertLog(job.id, "The worker running this request stopped; it is queued again.", "WARN");
@@ -445,7 +468,10 @@ export class SqliteJobQueue implements JobQueue {
         )
         .all(now, limit) as Row[];
       const push = this.stmt(`UPDATE jobs SET webhook_next_at = ? WHERE id = ?`);
-      for (const row of due) push.run(now + leaseMs, row.id);
+      for (const row of due) {
+        this.forget(row.id);
+        push.run(now + leaseMs, row.id);
+      }
       return due;
     }).immediate();
     return rows.map(this.toJob);
@@ -453,6 +479,7 @@ export class SqliteJobQueue implements JobQueue {
 
   async recordWebhookAttempt(id: string, attempt: WebhookAttempt): Promise<void> {
     const state = attempt.ok ? "sent" : attempt.nextAttemptAt === undefined ? "failed" : null;
+    this.forget(id);
     this.stmt(
         `UPDATE jobs SET webhook_attempts = webhook_attempts + 1, webhook_state = ?, webhook_next_at = ?, webhook_error = ?
            WHERE id = ? AND webhook_url IS NOT NULL AND webhook_state IS NULL`,
@@ -471,10 +498,33 @@ export class SqliteJobQueue implements JobQueue {
 
   // ---------------------------------------------------------------- internals
 
-  /** The row's head columns (HEAD_COLUMNS order), read in raw mode. */
+  /** The row's head columns (HEAD_COLUMNS order), remembered or read in raw mode. */
   private readHead(id: string): unknown[] | undefined {
-    this.headStmt ??= this.db.prepare(`SELECT ${HEAD_COLUMNS} FROM jobs WHERE id = ?`).raw(true);
-    return this.headStmt.get(id) as unknown[] | undefined;
+    const now = performance.now();
+    if (now - this.dataVersionCheckedAt >= DATA_VERSION_CHECK_MS) {
+      this.dataVersionCheckedAt = now;
+      this.dataVersionStmt ??= this.db.prepare(`PRAGMA data_version`).pluck();
+      const version = this.dataVersionStmt.get() as number;
+      if (version !== this.dataVersion) {
+        // Another connection committed since the last check: any remembered head may be stale.
+        this.heads.clear();
+        this.dataVersion = version;
+      }
+    }
+    let values = this.heads.get(id);
+    if (values === undefined) {
+      this.headStmt ??= this.db.prepare(`SELECT ${HEAD_COLUMNS} FROM jobs WHERE id = ?`).raw(true);
+      values = this.headStmt.get(id) as unknown[] | undefined;
+      if (values === undefined) return undefined;
+      if (this.heads.size >= MAX_REMEMBERED_HEADS) this.heads.clear();
+      this.heads.set(id, values);
+    }
+    return values;
+  }
+
+  /** Drops the remembered head of a job whose row this queue is writing (call it with every write of the row). */
+  private forget(id: string): void {
+    this.heads.delete(id);
   }
 
   private stmt(sql: string): Database.Statement {
@@ -497,6 +547,7 @@ export class SqliteJobQueue implements JobQueue {
 
   private finishRow(id: string, outcome: string, result: string | null, failure: JobFailure | null, inferenceTime: number | null): void {
     const now = Date.now();
+    this.forget(id);
     this.stmt(
         `UPDATE jobs SET status = 'COMPLETED', outcome = ?, result = ?, failure = ?, inference_time = ?, finished_at = ?,
            worker_id = NULL, lease_until = NULL, webhook_next_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE ? END,
@@ -507,6 +558,7 @@ export class SqliteJobQueue implements JobQueue {
 
   /** Adds a log line inside the caller's transaction; false when the job does not exist. */
   private insertLog(id: string, message: string, level: LogLevel): boolean {
+    this.forget(id);
     const row = this.stmt(`UPDATE jobs SET log_count = log_count + 1, version = version + 1 WHERE id = ? RETURNING log_count`)
       .get(id) as { log_count: number } | undefined;
     if (!row) return false;
