@@ -4,7 +4,8 @@
  * timeouts and non-2xx answers), p99 status latency < 50 ms, memory stable.
  *
  * The server runs in a child process (this file with --serve): the real buildServer (auth with a stored key,
- * per-key rate limit ON but set high enough not to refuse, the queue cap ON at its default 100), the embedded
+ * per-key rate limit ON but set high enough not to refuse, the queue cap ON at its default 100, logs at info as
+ * `npm start` writes them but to a file), the embedded
  * SQLite queue on a temp data dir, and a worker (concurrency 1) with a no-op runner that returns a fixed output
  * at once, so renders do not dominate: this measures the API, the queue and the worker loop, not the engine.
  * Memory: the child's RSS and heap after a forced GC, sampled every second.
@@ -38,11 +39,12 @@ async function serve(): Promise<void> {
   const { startWorker } = await import("../../src/queue/worker.js");
   const { LocalStorage } = await import("../../src/storage/local.js");
   const dataDir = process.env.LOAD_DATA_DIR!;
-  const config = loadConfig({}, { dataDir, logLevel: "silent", rateLimitPerMinute: 100_000_000 });
+  const config = loadConfig({}, { dataDir, logLevel: "info", rateLimitPerMinute: 100_000_000 });
   const file = path.join(dataDir, "mouthpiece.db");
   const queue = SqliteJobQueue.open({ file });
   const keys = KeyStore.open({ file });
-  const logger = pino({ level: "silent" });
+  // Logs as `npm start` writes them (info, synchronous writes), to a file instead of stdout.
+  const logger = pino({ level: config.logLevel }, pino.destination({ dest: path.join(dataDir, "server.log"), sync: true }));
   const app = await buildServer({ config, queue, storage: new LocalStorage({ dataDir, baseUrl: "http://127.0.0.1:8000" }), keys, logger });
   // Server-side time of each answer (request read -> answer written), to tell server stalls from client ones.
   const served: number[] = [];
@@ -103,7 +105,7 @@ export async function run(): Promise<string> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "mp-load-"));
   const child: ChildProcess = fork(here, ["--serve"], {
     // LOAD_CPU_PROF=<dir>: write the server's CPU profile there (to see where a status answer's time goes).
-    execArgv: ["--import", "tsx", "--expose-gc", ...(process.env.LOAD_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.LOAD_CPU_PROF}`] : [])],
+    execArgv: ["--import", "tsx", "--expose-gc", ...(process.env.LOAD_TRACE_GC ? ["--trace-gc"] : []), ...(process.env.LOAD_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.LOAD_CPU_PROF}`] : [])],
     env: { ...process.env, LOAD_DATA_DIR: dataDir },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -231,7 +233,7 @@ export async function run(): Promise<string> {
     return [
       "### Load: status polling + submissions (issue 9)",
       "",
-      `autocannon: ${STATUS_CONNECTIONS} connections polling \`GET /queue/fal-ai/ai-avatar/requests/{id}/status\` over 200 request ids, and submits (\`POST /queue/fal-ai/ai-avatar\`, data-URI input) at ${SUBMIT_RATE}/s, both for ${DURATION_S} s, against a server in a child process: real buildServer, key auth, rate limit plugin on (limit set above the load), queue cap on (100), embedded SQLite queue, one worker with a **no-op runner** (returns a fixed output at once; no engine, no ffmpeg). The load generator shares the machine's cores with the server.`,
+      `autocannon: ${STATUS_CONNECTIONS} connections polling \`GET /queue/fal-ai/ai-avatar/requests/{id}/status\` over 200 request ids, and submits (\`POST /queue/fal-ai/ai-avatar\`, data-URI input) at ${SUBMIT_RATE}/s, both for ${DURATION_S} s, against a server in a child process: real buildServer, key auth, rate limit plugin on (limit set above the load), queue cap on (100), logs at info as \`npm start\` writes them (to a file), embedded SQLite queue, one worker with a **no-op runner** (returns a fixed output at once; no engine, no ffmpeg). The load generator shares the machine's cores with the server.`,
       "",
       ...rows,
       "",

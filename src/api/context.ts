@@ -2,7 +2,7 @@
  * What the routes share: the configuration and the services buildServer was given, plus helpers to find a
  * caller's own job and to translate file URLs between the caller's view of this server and storage's.
  */
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, LogLevel } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { JobHead, JobQueue } from "../queue/types.js";
@@ -41,6 +41,14 @@ export interface ServerContext extends Required<Omit<ServerDeps, "plugins" | "sp
  * The job `requestId`, without its payloads, if the caller owns it and `appPath` addresses it (owner/alias or the
  * full id). (The result route reads the payload afterwards with queue.get.)
  */
+/**
+ * The log level of routes that clients poll (status, health): their "incoming request" / "request completed" lines
+ * show at debug, not at info, where two lines a poll would cost more than the answer. Failures are still logged.
+ */
+export function pollLogLevel(logger: Logger): LogLevel {
+  return (logger.level === "info" ? "warn" : logger.level) as LogLevel;
+}
+
 export async function findOwnJob(ctx: ServerContext, request: FastifyRequest, appPath: string, requestId: string): Promise<JobHead | undefined> {
   const job = await ctx.queue.head(requestId);
   if (!job || job.owner !== request.principal?.owner) return undefined;

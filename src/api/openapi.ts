@@ -51,7 +51,8 @@ const ValidationError = {
   },
 };
 const PlainError = { type: "object", properties: { detail: { type: "string" }, error_type: { type: "string" } } };
-const QueueStatus = {
+/** fal's status object (also the compiled serializer of the status routes, src/api/routes/queue.ts). */
+export const QueueStatus = {
   type: "object",
   required: ["status", "request_id", "response_url", "status_url", "cancel_url"],
   properties: {

@@ -11,7 +11,7 @@ import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { UploadSessions } from "../storage/uploads.js";
 import { requireAuth } from "./auth.js";
-import type { ServerContext, ServerDeps } from "./context.js";
+import { pollLogLevel, type ServerContext, type ServerDeps } from "./context.js";
 import { ENDPOINTS, findEndpoint } from "./endpoints.js";
 import { registerErrorHandling, sendHttpError, toHttpError } from "./errors.js";
 import { buildOpenApi } from "./openapi.js";
@@ -77,7 +77,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     }
     return buildOpenApi([endpoint], requestBase(request, config));
   });
-  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/healthz", { logLevel: pollLogLevel(deps.logger) }, async () => ({ status: "ok" }));
   // The public key(s) that verify X-Fal-Webhook-Signature.
   const signingKey = deps.signingKey ?? (await loadSigningKey(config.dataDir, config.webhookSigningKey));
   app.get("/.well-known/jwks.json", async (_request, reply) => {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { KeyStore } from "../../src/api/keys.js";
 import { buildServer } from "../../src/api/server.js";
 import { loadConfig, type Config } from "../../src/config.js";
@@ -60,10 +60,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function makeApp(options: { worker?: boolean; config?: Parameters<typeof loadConfig>[1]; runner?: JobRunner; sseKeepAliveMs?: number } = {}): Promise<TestApp> {
+export async function makeApp(options: { worker?: boolean; config?: Parameters<typeof loadConfig>[1]; runner?: JobRunner; sseKeepAliveMs?: number; logger?: Logger } = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "mp-api-"));
   const config = loadConfig({}, { dataDir, logLevel: "silent", ...options.config });
-  const logger = pino({ level: "silent" });
+  const logger = options.logger ?? pino({ level: "silent" });
   const queue = SqliteJobQueue.open({ file: path.join(dataDir, "mouthpiece.db") });
   const keys = KeyStore.open({ file: path.join(dataDir, "mouthpiece.db"), envKeys: config.envKeys });
   const storage = new LocalStorage({ dataDir, baseUrl: STORAGE_BASE });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { pino } from "pino";
 import { AVATAR_INPUT, makeApp, type TestApp } from "./helpers.js";
 
 /** Parses an SSE body into its data events and comment lines. */
@@ -217,5 +218,36 @@ describe("queue API over HTTP", { timeout: 120_000 }, () => {
     const s = await submit(AVATAR_INPUT, "fal-ai/ai-avatar?fal_webhook=http%3A%2F%2Fhooks.example.com%3A9%2Fhook");
     assert.equal((await t.queue.get(s.request_id))?.webhookUrl, "http://hooks.example.com:9/hook");
     await t.waitDone(s.request_id);
+  });
+});
+
+describe("request logs at LOG_LEVEL=info", () => {
+  it("status polls (both path forms) and /healthz write no per-request lines; a submit does; polls answer fal's status objects", async () => {
+    const lines: { msg: string; req?: { url: string }; res?: { statusCode: number } }[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const t = await makeApp({ logger });
+    try {
+      const sub = await t.app.inject({ method: "POST", url: "/queue/fal-ai/ai-avatar/single-text", payload: { text_input: "Hello there.", voice: "Aria", prompt: "p", num_frames: 41, image_url: AVATAR_INPUT.image_url }, headers: t.auth });
+      assert.equal(sub.statusCode, 200, sub.body);
+      const id = (sub.json() as { request_id: string }).request_id;
+      assert.ok(lines.some((l) => l.msg === "incoming request" && l.req?.url === "/queue/fal-ai/ai-avatar/single-text"), "the submit is logged");
+      const before = lines.filter((l) => l.msg === "incoming request" || l.msg === "request completed").length;
+      for (const url of [`/queue/fal-ai/ai-avatar/requests/${id}/status`, `/queue/fal-ai/ai-avatar/single-text/requests/${id}/status?logs=1`]) {
+        const res = await t.app.inject({ method: "GET", url, headers: t.auth });
+        assert.ok(res.statusCode === 200 || res.statusCode === 202, res.body);
+        const body = res.json() as Record<string, unknown>;
+        assert.equal(body.request_id, id);
+        assert.equal(body.status_url, `http://localhost:80/queue/fal-ai/ai-avatar/requests/${id}/status`);
+        assert.ok(body.logs === null || Array.isArray(body.logs));
+        assert.equal(res.headers["x-fal-request-id"], id);
+      }
+      const missing = await t.app.inject({ method: "GET", url: "/queue/fal-ai/ai-avatar/requests/nope/status", headers: t.auth });
+      assert.equal(missing.statusCode, 404);
+      assert.deepEqual(missing.json(), { detail: "Request nope not found." });
+      assert.equal((await t.app.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
+      assert.equal(lines.filter((l) => l.msg === "incoming request" || l.msg === "request completed").length, before, "no lines for the polls");
+    } finally {
+      await t.close();
+    }
   });
 });

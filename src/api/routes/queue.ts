@@ -9,8 +9,9 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { acceptRequest } from "../accept.js";
-import { findOwnJob, toCallerUrls, type ServerContext } from "../context.js";
+import { findOwnJob, pollLogLevel, toCallerUrls, type ServerContext } from "../context.js";
 import { sendHttpError } from "../errors.js";
+import { QueueStatus } from "../openapi.js";
 import { statusBody } from "../status.js";
 import { queueUrls } from "../urls.js";
 import { streamStatus } from "./stream.js";
@@ -30,7 +31,28 @@ const wantsLogs = (request: FastifyRequest) => {
   return v === "1" || v === "true";
 };
 
+/**
+ * GET …/status: the job's status object, 202 until COMPLETED, then 200. The most frequent request of all (clients
+ * poll it), so it has its own routes (path parameters, no regular expression) with a response schema: Fastify
+ * serializes the body with a compiled serializer instead of JSON.stringify.
+ */
+async function answerStatus(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, appPath: string, requestId: string) {
+  const job = await findOwnJob(ctx, request, appPath, requestId);
+  if (!job) return sendHttpError(reply, { status: 404, body: { detail: `Request ${requestId} not found.` }, message: "not found" });
+  reply.header("x-fal-request-id", job.id);
+  const body = await statusBody(ctx.queue, job, queueUrls(request, ctx.config, job.endpointId, job.id), { logs: wantsLogs(request) });
+  return reply.code(job.status === "COMPLETED" ? 200 : 202).send(body);
+}
+
 export function registerQueueRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  // {app} is owner/alias or a full endpoint id of three segments (e.g. fal-ai/infinitalk/single-text).
+  const statusRoute = { logLevel: pollLogLevel(ctx.logger), schema: { response: { 200: QueueStatus, 202: QueueStatus } } };
+  type AppParams = { owner: string; alias: string; sub?: string; requestId: string };
+  const appPath = (p: AppParams) => (p.sub === undefined ? `${p.owner}/${p.alias}` : `${p.owner}/${p.alias}/${p.sub}`);
+  for (const path of ["/queue/:owner/:alias/requests/:requestId/status", "/queue/:owner/:alias/:sub/requests/:requestId/status"]) {
+    app.get<{ Params: AppParams }>(path, statusRoute, (request, reply) => answerStatus(ctx, request, reply, appPath(request.params), request.params.requestId));
+  }
+
   app.post("/queue/*", async (request, reply) => {
     const endpointId = (request.params as { "*": string })["*"].replace(/\/+$/, "");
     const job = await acceptRequest(ctx, request, endpointId);
@@ -43,15 +65,13 @@ export function registerQueueRoutes(app: FastifyInstance, ctx: ServerContext): v
   app.get("/queue/*", async (request, reply) => {
     const parsed = parseRequestPath((request.params as { "*": string })["*"]);
     if (!parsed || parsed.action === "cancel") return notFound(reply, request);
+    // (Status paths the routes above do not take, e.g. with a trailing slash.)
+    if (parsed.action === "status") return answerStatus(ctx, request, reply, parsed.app, parsed.requestId);
     const job = await findOwnJob(ctx, request, parsed.app, parsed.requestId);
     if (!job) return sendHttpError(reply, { status: 404, body: { detail: `Request ${parsed.requestId} not found.` }, message: "not found" });
     reply.header("x-fal-request-id", job.id);
     const urls = queueUrls(request, ctx.config, job.endpointId, job.id);
     if (parsed.action === "stream") return streamStatus(ctx, request, reply, job, urls, wantsLogs(request));
-    if (parsed.action === "status") {
-      const body = await statusBody(ctx.queue, job, urls, { logs: wantsLogs(request) });
-      return reply.code(job.status === "COMPLETED" ? 200 : 202).send(body);
-    }
     // result
     if (job.status !== "COMPLETED") {
       return sendHttpError(reply, {
