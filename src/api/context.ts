@@ -38,10 +38,6 @@ export interface ServerContext extends Required<Omit<ServerDeps, "plugins" | "sp
 }
 
 /**
- * The job `requestId`, without its payloads, if the caller owns it and `appPath` addresses it (owner/alias or the
- * full id). (The result route reads the payload afterwards with queue.get.)
- */
-/**
  * The log level of routes that clients poll (status, health): their "incoming request" / "request completed" lines
  * show at debug, not at info, where two lines a poll would cost more than the answer. Failures are still logged.
  */
@@ -49,6 +45,10 @@ export function pollLogLevel(logger: Logger): LogLevel {
   return (logger.level === "info" ? "warn" : logger.level) as LogLevel;
 }
 
+/**
+ * The job `requestId`, without its payloads, if the caller owns it and `appPath` addresses it (owner/alias or the
+ * full id). (The result route reads the payload afterwards with queue.get.)
+ */
 export async function findOwnJob(ctx: ServerContext, request: FastifyRequest, appPath: string, requestId: string): Promise<JobHead | undefined> {
   const job = await ctx.queue.head(requestId);
   if (!job || job.owner !== request.principal?.owner) return undefined;
