@@ -14,11 +14,16 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
+/** A database file in a fresh temp folder (removed after the tests). */
+async function dbFile(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "mp-queue-"));
+  dirs.push(dir);
+  return path.join(dir, "q.db");
+}
+
 runQueueContract("SQLite", {
   async make() {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "mp-queue-"));
-    dirs.push(dir);
-    const file = path.join(dir, "q.db");
+    const file = await dbFile();
     return { queue: SqliteJobQueue.open({ file }), reopen: async () => SqliteJobQueue.open({ file }) };
   },
 });
@@ -59,18 +64,14 @@ function checked(queue: SqliteJobQueue, file: string): JobQueue {
 
 runQueueContract("SQLite, every job head checked against a second connection after each call", {
   async make() {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "mp-queue-"));
-    dirs.push(dir);
-    const file = path.join(dir, "q.db");
+    const file = await dbFile();
     return { queue: checked(SqliteJobQueue.open({ file }), file), reopen: async () => checked(SqliteJobQueue.open({ file }), file) };
   },
 });
 
 describe("SqliteJobQueue specifics", () => {
   it("another connection's commit shows in heads within DATA_VERSION_CHECK_MS (no waiting for a poll)", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "mp-queue-"));
-    dirs.push(dir);
-    const file = path.join(dir, "q.db");
+    const file = await dbFile();
     const api = SqliteJobQueue.open({ file, pollMs: 60_000 });
     const other = SqliteJobQueue.open({ file, pollMs: 60_000 });
     const job = await api.submit({ endpointId: "fal-ai/ai-avatar", owner: "local", input: {} });
@@ -94,9 +95,7 @@ describe("SqliteJobQueue specifics", () => {
   });
 
   it("sees changes made by another connection (another process) through polling", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "mp-queue-"));
-    dirs.push(dir);
-    const file = path.join(dir, "q.db");
+    const file = await dbFile();
     const api = SqliteJobQueue.open({ file, pollMs: 50 });
     const other = SqliteJobQueue.open({ file, pollMs: 50 });
     const job = await api.submit({ endpointId: "fal-ai/ai-avatar", owner: "local", input: {} });
