@@ -39,7 +39,7 @@ export interface ServerContext extends Required<Omit<ServerDeps, "plugins" | "sp
 
 /**
  * The log level of routes that clients poll (status, health): their "incoming request" / "request completed" lines
- * show at debug, not at info, where two lines a poll would cost more than the answer. Failures are still logged.
+ * show at debug, not at info (two synchronous log writes per poll otherwise). Failures are still logged.
  */
 export function pollLogLevel(logger: Logger): LogLevel {
   return (logger.level === "info" ? "warn" : logger.level) as LogLevel;
