@@ -38,7 +38,7 @@ const wantsLogs = (request: FastifyRequest) => {
  */
 async function answerStatus(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, appPath: string, requestId: string) {
   const job = await findOwnJob(ctx, request, appPath, requestId);
-  if (!job) return sendHttpError(reply, { status: 404, body: { detail: `Request ${requestId} not found.` }, message: "not found" });
+  if (!job) return requestNotFound(reply, requestId);
   reply.header("x-fal-request-id", job.id);
   const body = await statusBody(ctx.queue, job, queueUrls(request, ctx.config, job.endpointId, job.id), { logs: wantsLogs(request) });
   return reply.code(job.status === "COMPLETED" ? 200 : 202).send(body);
@@ -68,7 +68,7 @@ export function registerQueueRoutes(app: FastifyInstance, ctx: ServerContext): v
     // (Status paths the routes above do not take, e.g. with a trailing slash.)
     if (parsed.action === "status") return answerStatus(ctx, request, reply, parsed.app, parsed.requestId);
     const job = await findOwnJob(ctx, request, parsed.app, parsed.requestId);
-    if (!job) return sendHttpError(reply, { status: 404, body: { detail: `Request ${parsed.requestId} not found.` }, message: "not found" });
+    if (!job) return requestNotFound(reply, parsed.requestId);
     reply.header("x-fal-request-id", job.id);
     const urls = queueUrls(request, ctx.config, job.endpointId, job.id);
     if (parsed.action === "stream") return streamStatus(ctx, request, reply, job, urls, wantsLogs(request));
@@ -96,6 +96,11 @@ export function registerQueueRoutes(app: FastifyInstance, ctx: ServerContext): v
     const code = result === "CANCELLATION_REQUESTED" ? 202 : result === "ALREADY_COMPLETED" ? 400 : 404;
     return reply.code(code).send({ status: result });
   });
+}
+
+/** 404 for a request id that does not exist or is not the caller's (the two look the same). */
+function requestNotFound(reply: FastifyReply, requestId: string) {
+  return sendHttpError(reply, { status: 404, body: { detail: `Request ${requestId} not found.` }, message: "not found" });
 }
 
 function notFound(reply: FastifyReply, request: FastifyRequest) {
