@@ -239,7 +239,9 @@ export class OrderedFrameWriter {
     if (index - this.nextIndex >= this.window) {
       throw new Error(`frame ${index} arrived more than ${this.window} frames ahead of frame ${this.nextIndex}`);
     }
-    this.pending.set(index, data);
+    // A frame that must wait for an earlier one is copied: an engine's frame data is only valid until it
+    // yields the next frame (EngineFrame).
+    this.pending.set(index, index === this.nextIndex ? data : Buffer.from(data));
     let next: Buffer | undefined;
     while ((next = this.pending.get(this.nextIndex)) !== undefined) {
       this.pending.delete(this.nextIndex);

@@ -95,17 +95,16 @@ export class ClassicalEngine implements Engine {
     const n = job.numFrames;
     const current: (MotionFrame | null)[] = tracks.map(() => null);
     const frames = async function* (): AsyncGenerator<EngineFrame> {
-      // Two frame buffers, used in turn (see EngineFrame: a frame's data is valid until the next frame is pulled).
-      // A fresh 615 KB Buffer per 480p frame was garbage that V8 collects late: node's peak memory then grew with
-      // the video's length (81 -> 721 frames: +10-20 MiB) and the collections cost CPU beside x264.
-      const size = renderer.output().length;
-      const buffers = n > 0 ? [Buffer.alloc(size), Buffer.alloc(size)] : [];
+      // The renderer's own output buffer, not a copy (see EngineFrame: a frame's data is valid until the next
+      // frame is pulled, and the encoder has written it out by then). A fresh 615 KB Buffer per 480p frame was
+      // garbage that V8 collects late (node's peak memory grew with the video's length); a copy into buffers
+      // used in turn cost a full-frame memcpy per frame beside x264.
+      const out = renderer.output();
+      const data = Buffer.from(out.buffer, out.byteOffset, out.length);
       for (let i = 0; i < n; i++) {
         if (ctx.signal.aborted) return;
         for (let k = 0; k < tracks.length; k++) current[k] = tracks[k][i] ?? NEUTRAL_FRAME;
         renderer.render(current);
-        const data = buffers[i & 1];
-        data.set(renderer.output());
         yield { index: i, data };
         ctx.progress(i + 1, n);
       }

@@ -132,8 +132,11 @@ describe("back-pressure and ordering", () => {
   it("OrderedFrameWriter writes in index order and checks frames", async () => {
     const { w, got } = slowSink(1, 1 << 20);
     const writer = new OrderedFrameWriter(w, 4, 5, 3);
-    await writer.push({ index: 1, data: Buffer.alloc(4, 1) });
+    // Frame 1 must wait for frame 0: the writer keeps a copy (an engine may reuse the buffer for its next frame).
+    const early = Buffer.alloc(4, 1);
+    await writer.push({ index: 1, data: early });
     assert.equal(writer.written, 0);
+    early.fill(7);
     await writer.push({ index: 0, data: Buffer.alloc(4, 0) });
     await writer.push({ index: 2, data: Buffer.alloc(4, 2) });
     assert.equal(writer.written, 3);
