@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- engine`: the engine bars of issue 3 on this machine, warm (face models loaded, three warm-up jobs
- * render done), through the classical engine + src/media's encoder (x264 settings of acceleration "regular",
+ * done), through the classical engine + src/media's encoder (x264 settings of acceleration "regular",
  * with the AAC sound track, as a job does):
  *   - 480p, one person, 181 frames: render+encode wall time vs the video's length (bar <= 0.5x), and vs ffmpeg
  *     alone encoding 181 copies of the same still picture with the same settings (same yuv420p input, same
