@@ -24,7 +24,8 @@ import {
   rgbxToYuv420Changed, surfaceFromRgb, unionRect, yuvBytes, type Rect, type Surface,
 } from "./pixels.js";
 import { buildRig, type Rig } from "./rig.js";
-import { downsampleInto, drawTriangles } from "./warp.js";
+import { WarpKernel, type KernelStats } from "./kernel.js";
+import { downsampleInto, drawTriangles, type DrawOptions, type TriangleSet } from "./warp.js";
 
 export type OutputFormat = "yuv420p" | "rgb24";
 
@@ -51,6 +52,8 @@ export interface RendererOptions {
   acceleration: Acceleration;
   seed: number;
   pixelFormat: OutputFormat;
+  /** Rasterize with the WebAssembly kernel (./kernel.ts); false: the JavaScript rasterizer (same bytes). Default true. */
+  kernel?: boolean;
 }
 
 /** Everything one animated face needs per frame. */
@@ -116,8 +119,10 @@ export class FrameRenderer {
   private dirty: Rect = { ...EMPTY_RECT };
   /** Pixels written by the last render: main pass, mouth pass (supersampled samples), converted. */
   readonly stats = { mainPixels: 0, mouthSamples: 0, convertedPixels: 0 };
+  /** The rasterizer kernel whose memory holds photo, frame, patch and mask; null: JavaScript only. */
+  private readonly kernel: WarpKernel | null;
   private patch: Surface = newSurface(1, 1);
-  private mask = new Uint8Array(1);
+  private mask: Uint8Array = new Uint8Array(1);
   private blurA = new Float32Array(1);
   private blurB = new Float32Array(1);
   private colSum = new Float64Array(1);
@@ -126,11 +131,27 @@ export class FrameRenderer {
   constructor(image: RawImage, faces: readonly Face[], opts: RendererOptions) {
     this.width = image.width;
     this.height = image.height;
-    this.photo = surfaceFromRgb(image);
-    this.frame = cloneSurface(this.photo);
     this.format = opts.pixelFormat;
     const q = qualityFor(opts.acceleration);
     this.ss = q.superSample;
+    const photo = surfaceFromRgb(image);
+    if (opts.kernel === false || faces.length === 0) {
+      this.kernel = null;
+      this.photo = photo;
+      this.frame = cloneSurface(photo);
+    } else {
+      // Room for photo, frame and the supersampled mouth patch with its mask: a mouth box is far smaller than its
+      // face's box, which bounds it here (a larger one falls back to JavaScript surfaces, see mouthPass).
+      const patchBound = Math.max(...faces.map((f) => Math.ceil(f.box.width + 16) * Math.ceil(f.box.height + 16))) * this.ss * this.ss;
+      const pixels = this.width * this.height;
+      this.kernel = new WarpKernel(2 * pixels * 4 + patchBound * 5 + 64);
+      this.photo = this.kernel.surface(this.width, this.height) ?? newSurface(this.width, this.height);
+      this.photo.px.set(photo.px);
+      this.frame = this.kernel.surface(this.width, this.height) ?? newSurface(this.width, this.height);
+      this.frame.px.set(photo.px);
+      this.patch = this.kernel.surface(patchBound, 1) ?? this.patch;
+      this.mask = this.kernel.bytes(patchBound) ?? this.mask;
+    }
     this.out = new Uint8Array(this.format === "yuv420p" ? yuvBytes(this.width, this.height) : this.width * this.height * 3);
     if (this.format === "yuv420p") rgbxToYuv420(this.photo, this.out, fullRect(this.photo));
     else rgbxToRgb24(this.photo, this.out, fullRect(this.photo));
@@ -209,6 +230,11 @@ export class FrameRenderer {
     return this.out;
   }
 
+  /** Draw calls served by the WebAssembly kernel and by its JavaScript fallback; null without a kernel. */
+  get kernelStats(): KernelStats | null {
+    return this.kernel ? { ...this.kernel.stats } : null;
+  }
+
   /** The current frame as packed RGBX (for tests and previews). */
   surface(): Surface {
     return this.frame;
@@ -282,16 +308,21 @@ export class FrameRenderer {
     const opts = { front: fs.mesh.front, scale, originX: ox, originY: oy, mask, maskValue: 0 } as const;
     const nr = fs.near;
     const pick = (k: number, o: Uint32Array) => (near ? { order: o, count: nr.counts[k] } : {});
-    let n = drawTriangles({ dst: fs.target, src: fs.mesh.src, tris: fs.ringTris, ...pick(0, nr.ring) }, this.photo, out, clip, opts);
+    let n = this.draw({ dst: fs.target, src: fs.mesh.src, tris: fs.ringTris, ...pick(0, nr.ring) }, this.photo, out, clip, opts);
     // Face triangles in painter's order, both orientations: a triangle that turns edge-on and flips near a
     // fold must still cover its pixels (culling it would leave a crack).
-    n += drawTriangles({ dst: fs.target, src: fs.tex, tris: fs.backTris, ...pick(1, nr.back) }, this.photo, out, clip, { ...opts, front: 0 });
+    n += this.draw({ dst: fs.target, src: fs.tex, tris: fs.backTris, ...pick(1, nr.back) }, this.photo, out, clip, { ...opts, front: 0 });
     updateInterior(fs.mouth, fs.rig, fs.target, fs.interior);
-    n += drawTriangles(fs.interior.bands, this.photo, out, clip, { ...opts, front: 0 });
+    n += this.draw(fs.interior.bands, this.photo, out, clip, { ...opts, front: 0 });
     const texture = interiorTexture(fs.mouth, fs.interior.stretch, fs.blends);
-    n += drawTriangles(fs.interior.inner, texture, out, clip, { ...opts, front: 0, maskValue: 255 });
-    n += drawTriangles({ dst: fs.target, src: fs.tex, tris: fs.faceTris, ...pick(2, nr.face) }, this.photo, out, clip, { ...opts, front: 0 });
+    n += this.draw(fs.interior.inner, texture, out, clip, { ...opts, front: 0, maskValue: 255 });
+    n += this.draw({ dst: fs.target, src: fs.tex, tris: fs.faceTris, ...pick(2, nr.face) }, this.photo, out, clip, { ...opts, front: 0 });
     return n;
+  }
+
+  /** The kernel's drawTriangles, or the JavaScript rasterizer's without a kernel (the same pixels). */
+  private draw(set: TriangleSet, tex: Surface, out: Surface, clip: Rect, opts: DrawOptions): number {
+    return this.kernel ? this.kernel.drawTriangles(set, tex, out, clip, opts) : drawTriangles(set, tex, out, clip, opts);
   }
 
   /** Redraws the mouth box supersampled, shades the lips' inner edges, and averages it into the frame. */
@@ -310,8 +341,11 @@ export class FrameRenderer {
     const s = this.ss;
     const pw = (box.x1 - box.x0) * s, ph = (box.y1 - box.y0) * s;
     if (this.patch.px.length < pw * ph) {
+      // Past the kernel's room (see the constructor): JavaScript surfaces, drawn by the JavaScript rasterizer.
       this.patch = newSurface(pw, ph);
       this.mask = new Uint8Array(pw * ph);
+    }
+    if (this.blurA.length < pw * ph) {
       this.blurA = new Float32Array(pw * ph);
       this.blurB = new Float32Array(pw * ph);
     }
