@@ -7,6 +7,8 @@
  * - The memory is sized once, when the kernel is made, and never grows (growing would detach every view), so
  *   the views handed out stay valid; an allocation that does not fit returns null and the caller keeps a
  *   JavaScript surface.
+ * - The yuv420p conversion of the changed blocks (./pixels.ts rgbxToYuv420Changed) runs in it as well, when the
+ *   frame, the pixels last converted and the output buffer live in its memory.
  * - Per call, the triangle set's vertices, indices and order are copied into a scratch area (a few tens of KB
  *   per frame), and a texture that lives outside the memory (the mouth interior, a few KB) into a second one.
  *
@@ -16,7 +18,7 @@
  *   const frame = k.surface(w, h)!;
  *   k.drawTriangles(set, photo, frame, fullRect(frame), { front: 0 });
  */
-import type { Rect, Surface } from "./pixels.js";
+import { evenRect, isEmpty, rgbxToYuv420Changed, type Rect, type Surface } from "./pixels.js";
 import { WARP_WASM_BASE64 } from "./warp-wasm.js";
 import { drawTriangles as drawTrianglesJs, type DrawOptions, type TriangleSet } from "./warp.js";
 
@@ -26,6 +28,8 @@ type KernelDraw = (
   cx0: number, cy0: number, cx1: number, cy1: number,
   front: number, s: number, ox: number, oy: number, mask: number, maskValue: number,
 ) => number;
+
+type KernelYuv = (px: number, shown: number, out: number, width: number, height: number, x0: number, y0: number, x1: number, y1: number) => number;
 
 const PAGE = 65536;
 /** Scratch for one call's vertices (two Float32 pairs each), indices and order. */
@@ -42,6 +46,7 @@ export interface KernelStats {
 export class WarpKernel {
   private readonly memory: WebAssembly.Memory;
   private readonly draw: KernelDraw;
+  private readonly yuv: KernelYuv;
   private readonly geometry: number;
   private readonly texture: number;
   private top: number;
@@ -58,6 +63,7 @@ export class WarpKernel {
     const module = new WebAssembly.Module(Buffer.from(WARP_WASM_BASE64, "base64"));
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.draw = instance.exports.drawTriangles as KernelDraw;
+    this.yuv = instance.exports.yuv420Changed as KernelYuv;
     // Address 0 stays unused: the kernel reads a null order or mask pointer as "none".
     this.geometry = 64;
     this.texture = this.geometry + GEOMETRY_BYTES;
@@ -133,5 +139,20 @@ export class WarpKernel {
       opts.front ?? 0, opts.scale ?? 1, opts.originX ?? 0, opts.originY ?? 0,
       opts.mask ? opts.mask.byteOffset : 0, opts.maskValue ?? 255,
     );
+  }
+
+  /**
+   * rgbxToYuv420Changed of ./pixels.ts (the same bytes): by the kernel when frame, shown and out live in its
+   * memory, else by the JavaScript function.
+   */
+  yuv420Changed(frame: Surface, shown: Surface, out: Uint8Array, rect: Rect): number {
+    if (!this.owns(frame.px) || !this.owns(shown.px) || !this.owns(out)) {
+      this.stats.fallback++;
+      return rgbxToYuv420Changed(frame, shown, out, rect);
+    }
+    const r = evenRect(rect, frame.width, frame.height);
+    if (isEmpty(r)) return 0;
+    this.stats.kernel++;
+    return this.yuv(frame.px.byteOffset, shown.px.byteOffset, out.byteOffset, frame.width, frame.height, r.x0, r.y0, r.x1, r.y1);
   }
 }

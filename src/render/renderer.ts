@@ -144,7 +144,9 @@ export class FrameRenderer {
       // face's box, which bounds it here (a larger one falls back to JavaScript surfaces, see mouthPass).
       const patchBound = Math.max(...faces.map((f) => Math.ceil(f.box.width + 16) * Math.ceil(f.box.height + 16))) * this.ss * this.ss;
       const pixels = this.width * this.height;
-      this.kernel = new WarpKernel(2 * pixels * 4 + patchBound * 5 + 64);
+      // Photo, frame, the patch and its mask; for yuv420p also the pixels last converted and the yuv420p buffer.
+      const yuv = this.format === "yuv420p" ? pixels * 4 + yuvBytes(this.width, this.height) : 0;
+      this.kernel = new WarpKernel(2 * pixels * 4 + yuv + patchBound * 5 + 128);
       this.photo = this.kernel.surface(this.width, this.height) ?? newSurface(this.width, this.height);
       this.photo.px.set(photo.px);
       this.frame = this.kernel.surface(this.width, this.height) ?? newSurface(this.width, this.height);
@@ -152,10 +154,15 @@ export class FrameRenderer {
       this.patch = this.kernel.surface(patchBound, 1) ?? this.patch;
       this.mask = this.kernel.bytes(patchBound) ?? this.mask;
     }
-    this.out = new Uint8Array(this.format === "yuv420p" ? yuvBytes(this.width, this.height) : this.width * this.height * 3);
+    const outBytes = this.format === "yuv420p" ? yuvBytes(this.width, this.height) : this.width * this.height * 3;
+    this.out = (this.format === "yuv420p" ? this.kernel?.bytes(outBytes) : null) ?? new Uint8Array(outBytes);
     if (this.format === "yuv420p") rgbxToYuv420(this.photo, this.out, fullRect(this.photo));
     else rgbxToRgb24(this.photo, this.out, fullRect(this.photo));
-    this.shown = this.format === "yuv420p" ? cloneSurface(this.photo) : null;
+    this.shown = null;
+    if (this.format === "yuv420p") {
+      this.shown = this.kernel?.surface(this.width, this.height) ?? newSurface(this.width, this.height);
+      this.shown.px.set(this.photo.px);
+    }
 
     const centres = faces.map((f) => ({ x: f.box.x + f.box.width / 2, y: f.box.y + f.box.height / 2, radius: Math.max(f.box.width, f.box.height) / 2 }));
     this.faces = faces.map((face, k) => {
@@ -221,7 +228,10 @@ export class FrameRenderer {
     this.dirty = dirty;
     const changed = unionRect(prev, dirty);
     this.stats.convertedPixels = isEmpty(changed) ? 0 : (changed.x1 - changed.x0) * (changed.y1 - changed.y0);
-    if (this.shown) rgbxToYuv420Changed(frame, this.shown, this.out, changed);
+    if (this.shown) {
+      if (this.kernel) this.kernel.yuv420Changed(frame, this.shown, this.out, changed);
+      else rgbxToYuv420Changed(frame, this.shown, this.out, changed);
+    }
     else rgbxToRgb24(frame, this.out, changed);
   }
 

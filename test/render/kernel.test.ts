@@ -5,8 +5,8 @@ import { fileURLToPath } from "node:url";
 import type { Acceleration } from "../../src/api/endpoints.js";
 import { NEUTRAL_FRAME, type MotionFrame } from "../../src/motion/types.js";
 import { WarpKernel } from "../../src/render/kernel.js";
-import { newSurface, type Surface } from "../../src/render/pixels.js";
-import { FrameRenderer } from "../../src/render/renderer.js";
+import { newSurface, rgbxToYuv420Changed, yuvBytes, type Surface } from "../../src/render/pixels.js";
+import { FrameRenderer, type OutputFormat } from "../../src/render/renderer.js";
 import { drawTriangles, type DrawOptions } from "../../src/render/warp.js";
 import { syntheticFace } from "./synthetic.js";
 
@@ -84,6 +84,30 @@ test("surfaces outside the kernel's memory fall back to the JavaScript rasterize
   assert.deepEqual(kernel.stats, { kernel: 0, fallback: 1 });
 });
 
+test("the kernel's yuv420p conversion of changed blocks gives the same bytes as the JavaScript one", () => {
+  const rnd = lcg(11);
+  for (const [W, H] of [[64, 48], [63, 47], [1, 1], [2, 3]]) {
+    const kernel = new WarpKernel(3 * W * H * 4 + yuvBytes(W, H));
+    const frameK = kernel.surface(W, H)!, shownK = kernel.surface(W, H)!, outK = kernel.bytes(yuvBytes(W, H))!;
+    const frameJ = newSurface(W, H), shownJ = newSurface(W, H), outJ = new Uint8Array(yuvBytes(W, H));
+    for (let round = 0; round < 20; round++) {
+      // Change a random rectangle of pixels (sometimes to the values they had: those blocks are skipped).
+      const x0 = (rnd() * W) | 0, y0 = (rnd() * H) | 0, x1 = x0 + 1 + ((rnd() * (W - x0)) | 0), y1 = y0 + 1 + ((rnd() * (H - y0)) | 0);
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) {
+        if (rnd() < 0.3) continue;
+        frameJ.px[y * W + x] = frameK.px[y * W + x] = (rnd() * 0x1000000) >>> 0;
+      }
+      const rect = { x0: Math.max(0, x0 - 1), y0, x1, y1: Math.min(H, y1 + 1) };
+      const nK = kernel.yuv420Changed(frameK, shownK, outK, rect);
+      const nJ = rgbxToYuv420Changed(frameJ, shownJ, outJ, rect);
+      assert.equal(nK, nJ, `${W}x${H} round ${round}: blocks converted`);
+      assert.deepEqual(Buffer.from(outK), Buffer.from(outJ), `${W}x${H} round ${round}: yuv bytes`);
+      assert.deepEqual(Array.from(shownK.px), Array.from(shownJ.px));
+    }
+    assert.equal(kernel.stats.fallback, 0);
+  }
+});
+
 test("a renderer with the kernel renders the same frames as with the JavaScript rasterizer", () => {
   const frame = (f: Partial<MotionFrame>): MotionFrame => ({ ...NEUTRAL_FRAME, ...f });
   const motion = [
@@ -94,9 +118,9 @@ test("a renderer with the kernel renders the same frames as with the JavaScript 
     frame({}),
   ];
   const synth = syntheticFace({ width: 256, height: 256, size: 160 });
-  for (const acceleration of ["none", "regular", "high"] as Acceleration[]) {
-    const withKernel = new FrameRenderer(synth.image, [synth.face], { acceleration, seed: 3, pixelFormat: "rgb24" });
-    const plain = new FrameRenderer(synth.image, [synth.face], { acceleration, seed: 3, pixelFormat: "rgb24", kernel: false });
+  for (const [acceleration, pixelFormat] of [["none", "rgb24"], ["regular", "yuv420p"], ["high", "yuv420p"]] as [Acceleration, OutputFormat][]) {
+    const withKernel = new FrameRenderer(synth.image, [synth.face], { acceleration, seed: 3, pixelFormat });
+    const plain = new FrameRenderer(synth.image, [synth.face], { acceleration, seed: 3, pixelFormat, kernel: false });
     for (const [i, m] of motion.entries()) {
       withKernel.render([m]);
       plain.render([m]);

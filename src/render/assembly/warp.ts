@@ -5,6 +5,7 @@
  * - each edge's span bound is walked from row to row in exact integers (quotient and remainder) instead of a
  *   division per row and edge;
  * - the bilinear blend of the safe inner loop runs in SIMD (16-bit lanes; same per-channel rounding).
+ * Also yuv420Changed: rgbxToYuv420Changed of ../pixels.ts, operation by operation.
  * Built into ../warp-wasm.ts by build.mjs (`npm run build:wasm`); test/render/kernel.test.ts checks that the
  * committed binary is this source's.
  */
@@ -214,4 +215,57 @@ export function drawTriangles(
     }
   }
   return drawn;
+}
+
+// BT.709 limited-range coefficients of ../pixels.ts (16.16 fixed point), as it computes them.
+const YR = 11966, YG = 40254, YB = 4064;
+const UR = -6596, UG = -22189, UB = 28784;
+const VR = 28784, VG = -26145, VB = -2639;
+const Y_OFF = (16 << 16) + 32768, C_OFF = (128 << 16) + 32768;
+
+/**
+ * rgbxToYuv420Changed of ../pixels.ts on linear memory: converts the 2x2 blocks of the even rectangle
+ * (x0, y0)-(x1, y1) whose pixels in `px` differ from `shown`, updating `shown`. Returns the blocks converted.
+ */
+export function yuv420Changed(px: usize, shown: usize, out: usize, width: i32, height: i32, x0: i32, y0: i32, x1: i32, y1: i32): i32 {
+  const cw = (width + 1) >> 1;
+  const uBase = <usize>(width * height);
+  const vBase = uBase + <usize>(cw * ((height + 1) >> 1));
+  let converted = 0;
+  for (let y = y0; y < y1; y += 2) {
+    const y1ok = y + 1 < height;
+    const row0 = y * width;
+    const row1 = y1ok ? row0 + width : row0;
+    const crow = (y >> 1) * cw;
+    for (let x = x0; x < x1; x += 2) {
+      const x1ok = x + 1 < width;
+      const i0 = row0 + x, i1 = x1ok ? i0 + 1 : i0, i2 = row1 + x, i3 = x1ok ? i2 + 1 : i2;
+      const a = load<u32>(px + (<usize>i0 << 2)), b = load<u32>(px + (<usize>i1 << 2));
+      const c = load<u32>(px + (<usize>i2 << 2)), d = load<u32>(px + (<usize>i3 << 2));
+      if (
+        a == load<u32>(shown + (<usize>i0 << 2)) && b == load<u32>(shown + (<usize>i1 << 2)) &&
+        c == load<u32>(shown + (<usize>i2 << 2)) && d == load<u32>(shown + (<usize>i3 << 2))
+      ) continue;
+      store<u32>(shown + (<usize>i0 << 2), a);
+      store<u32>(shown + (<usize>i1 << 2), b);
+      store<u32>(shown + (<usize>i2 << 2), c);
+      store<u32>(shown + (<usize>i3 << 2), d);
+      converted++;
+      const ar = <i32>(a & 0xff), ag = <i32>((a >>> 8) & 0xff), ab = <i32>((a >>> 16) & 0xff);
+      const br = <i32>(b & 0xff), bg = <i32>((b >>> 8) & 0xff), bb = <i32>((b >>> 16) & 0xff);
+      const cr = <i32>(c & 0xff), cg = <i32>((c >>> 8) & 0xff), cb = <i32>((c >>> 16) & 0xff);
+      const dr = <i32>(d & 0xff), dg = <i32>((d >>> 8) & 0xff), db = <i32>((d >>> 16) & 0xff);
+      store<u8>(out + <usize>i0, <u8>((YR * ar + YG * ag + YB * ab + Y_OFF) >> 16));
+      if (x1ok) store<u8>(out + <usize>i1, <u8>((YR * br + YG * bg + YB * bb + Y_OFF) >> 16));
+      if (y1ok) {
+        store<u8>(out + <usize>i2, <u8>((YR * cr + YG * cg + YB * cb + Y_OFF) >> 16));
+        if (x1ok) store<u8>(out + <usize>i3, <u8>((YR * dr + YG * dg + YB * db + Y_OFF) >> 16));
+      }
+      const sr = ar + br + cr + dr, sg = ag + bg + cg + dg, sb = ab + bb + cb + db;
+      const ci = <usize>(crow + (x >> 1));
+      store<u8>(out + uBase + ci, <u8>((UR * sr + UG * sg + UB * sb + 4 * C_OFF) >> 18));
+      store<u8>(out + vBase + ci, <u8>((VR * sr + VG * sg + VB * sb + 4 * C_OFF) >> 18));
+    }
+  }
+  return converted;
 }
