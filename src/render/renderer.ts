@@ -434,39 +434,54 @@ export class FrameRenderer {
     const open = Math.min(1, fs.scratch.gap / Math.max(1, 0.12 * fs.rig.innerMouthWidth));
     if (open <= 0) return;
     const { width: w, height: h, px } = patch;
-    const n = w * h;
-    let any = false;
-    for (let i = 0; i < n; i++) if (mask[i]) { any = true; break; }
-    if (!any) return;
+    // The mask's bounding box: the blurs only reach 2r + 1 samples beyond it (two box blurs of radius r), so
+    // they run in that box grown by 2r + 1 and clamped to the patch. The samples outside it are 0 in every
+    // pass, and windows clamped at the box's edge read those same zeros: the result equals blurring the whole
+    // patch (running sums of zeros stay exactly 0), in a fraction of the samples.
+    let mx0 = w, my0 = h, mx1 = -1, my1 = -1;
+    for (let y = 0; y < h; y++) {
+      const o = y * w;
+      for (let x = 0; x < w; x++) {
+        if (!mask[o + x]) continue;
+        if (x < mx0) mx0 = x;
+        if (x > mx1) mx1 = x;
+        if (y < my0) my0 = y;
+        my1 = y;
+      }
+    }
+    if (mx1 < 0) return;
     const r = Math.max(1, Math.round(0.045 * fs.rig.innerMouthWidth * s));
-    const a = this.blurA.subarray(0, n), b = this.blurB.subarray(0, n);
-    for (let i = 0; i < n; i++) a[i] = mask[i] ? 1 : 0;
+    const grow = 2 * r + 1;
+    const X0 = Math.max(0, mx0 - grow), X1 = Math.min(w, mx1 + 1 + grow);
+    const Y0 = Math.max(0, my0 - grow), Y1 = Math.min(h, my1 + 1 + grow);
+    const a = this.blurA, b = this.blurB;
+    for (let y = Y0; y < Y1; y++) for (let x = X0, o = y * w; x < X1; x++) a[o + x] = mask[o + x] ? 1 : 0;
     // Box blur, twice (close to a Gaussian): horizontal then vertical, with running sums.
     for (let pass = 0; pass < 2; pass++) {
-      for (let y = 0; y < h; y++) {
+      for (let y = Y0; y < Y1; y++) {
         const o = y * w;
         let sum = 0;
-        for (let x = -r; x <= r; x++) sum += a[o + clampInt(x, 0, w - 1)];
-        for (let x = 0; x < w; x++) {
+        for (let x = X0 - r; x <= X0 + r; x++) sum += a[o + clampInt(x, X0, X1 - 1)];
+        for (let x = X0; x < X1; x++) {
           b[o + x] = sum / (2 * r + 1);
-          sum += a[o + clampInt(x + r + 1, 0, w - 1)] - a[o + clampInt(x - r, 0, w - 1)];
+          sum += a[o + clampInt(x + r + 1, X0, X1 - 1)] - a[o + clampInt(x - r, X0, X1 - 1)];
         }
       }
       // Vertical pass row by row (cache friendly): one running sum per column, same arithmetic order as a
       // column-at-a-time pass, so the result is bit-identical.
       if (this.colSum.length < w) this.colSum = new Float64Array(w);
       const cs = this.colSum;
-      cs.fill(0, 0, w);
-      for (let y = -r; y <= r; y++) {
-        const o = clampInt(y, 0, h - 1) * w;
-        for (let x = 0; x < w; x++) cs[x] += b[o + x];
+      cs.fill(0, X0, X1);
+      for (let y = Y0 - r; y <= Y0 + r; y++) {
+        const o = clampInt(y, Y0, Y1 - 1) * w;
+        for (let x = X0; x < X1; x++) cs[x] += b[o + x];
       }
       const div = 2 * r + 1;
-      for (let y = 0; y < h; y++) {
+      for (let y = Y0; y < Y1; y++) {
         const o = y * w;
-        const on = clampInt(y + r + 1, 0, h - 1) * w;
-        const op = clampInt(y - r, 0, h - 1) * w;
-        for (let x = 0; x < w; x++) {
+        const on = clampInt(y + r + 1, Y0, Y1 - 1) * w;
+        const op = clampInt(y - r, Y0, Y1 - 1) * w;
+        for (let x = X0; x < X1; x++) {
           const sum = cs[x];
           a[o + x] = sum / div;
           cs[x] = sum + (b[on + x] - b[op + x]);
@@ -474,20 +489,22 @@ export class FrameRenderer {
       }
     }
     const kIn = 0.28 * strength * open, kLip = 0.16 * strength * open;
-    for (let i = 0; i < n; i++) {
-      const m = a[i];
-      let f: number;
-      if (mask[i]) {
-        f = 1 - kIn * Math.min(1, 2 * (1 - m));
-      } else {
-        if (m <= 0.002) continue;
-        f = 1 - kLip * Math.min(1, 2.2 * m);
+    for (let y = Y0; y < Y1; y++) {
+      for (let i = y * w + X0, e = y * w + X1; i < e; i++) {
+        const m = a[i];
+        let f: number;
+        if (mask[i]) {
+          f = 1 - kIn * Math.min(1, 2 * (1 - m));
+        } else {
+          if (m <= 0.002) continue;
+          f = 1 - kLip * Math.min(1, 2.2 * m);
+        }
+        const p = px[i];
+        const k = Math.round(f * 256);
+        const rb = (((p & 0xff00ff) * k) >>> 8) & 0xff00ff;
+        const g = ((((p >>> 8) & 0xff) * k) >>> 8) & 0xff;
+        px[i] = rb | (g << 8);
       }
-      const p = px[i];
-      const k = Math.round(f * 256);
-      const rb = (((p & 0xff00ff) * k) >>> 8) & 0xff00ff;
-      const g = ((((p >>> 8) & 0xff) * k) >>> 8) & 0xff;
-      px[i] = rb | (g << 8);
     }
   }
 }
