@@ -7,8 +7,9 @@
  * - The memory is sized once, when the kernel is made, and never grows (growing would detach every view), so
  *   the views handed out stay valid; an allocation that does not fit returns null and the caller keeps a
  *   JavaScript surface.
- * - The yuv420p conversion of the changed blocks (./pixels.ts rgbxToYuv420Changed) runs in it as well, when the
- *   frame, the pixels last converted and the output buffer live in its memory.
+ * - The yuv420p conversion of the changed blocks (./pixels.ts rgbxToYuv420Changed) and the mouth pass's other loops
+ *   (the patch from the frame, the inner-lip shading, the average back into the frame) run in it as well, when
+ *   their arrays live in its memory.
  * - Per call, the triangle set's vertices, indices and order are copied into a scratch area (a few tens of KB
  *   per frame), and a texture that lives outside the memory (the mouth interior, a few KB) into a second one.
  *
@@ -20,7 +21,7 @@
  */
 import { evenRect, isEmpty, rgbxToYuv420Changed, type Rect, type Surface } from "./pixels.js";
 import { WARP_WASM_BASE64 } from "./warp-wasm.js";
-import { drawTriangles as drawTrianglesJs, type DrawOptions, type TriangleSet } from "./warp.js";
+import { downsampleInto as downsampleIntoJs, drawTriangles as drawTrianglesJs, type DrawOptions, type TriangleSet } from "./warp.js";
 
 type KernelDraw = (
   dst: number, src: number, tris: number, order: number, total: number,
@@ -30,6 +31,28 @@ type KernelDraw = (
 ) => number;
 
 type KernelYuv = (px: number, shown: number, out: number, width: number, height: number, x0: number, y0: number, x1: number, y1: number) => number;
+
+type KernelUpsample = (frame: number, fw: number, bx0: number, by0: number, patch: number, pw: number, ph: number, s: number) => void;
+type KernelDownsample = (
+  patch: number, pw: number, ph: number, s: number, out: number, ow: number, oh: number, originX: number, originY: number,
+  cx0: number, cy0: number, cx1: number, cy1: number,
+) => void;
+type KernelShade = (
+  px: number, mask: number, a: number, b: number, cs: number, w: number,
+  x0: number, y0: number, x1: number, y1: number, r: number, kIn: number, kLip: number,
+) => void;
+
+/** The box of a mouth patch's shading and its parameters (see FrameRenderer's shadeEdges). */
+export interface ShadeJob {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  /** Box blur radius, samples. */
+  r: number;
+  kIn: number;
+  kLip: number;
+}
 
 const PAGE = 65536;
 /** Scratch for one call's vertices (two Float32 pairs each), indices and order. */
@@ -47,6 +70,9 @@ export class WarpKernel {
   private readonly memory: WebAssembly.Memory;
   private readonly draw: KernelDraw;
   private readonly yuv: KernelYuv;
+  private readonly up: KernelUpsample;
+  private readonly down: KernelDownsample;
+  private readonly shadeFn: KernelShade;
   private readonly geometry: number;
   private readonly texture: number;
   private top: number;
@@ -64,6 +90,9 @@ export class WarpKernel {
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.draw = instance.exports.drawTriangles as KernelDraw;
     this.yuv = instance.exports.yuv420Changed as KernelYuv;
+    this.up = instance.exports.upsample as KernelUpsample;
+    this.down = instance.exports.downsample as KernelDownsample;
+    this.shadeFn = instance.exports.shade as KernelShade;
     // Address 0 stays unused: the kernel reads a null order or mask pointer as "none".
     this.geometry = 64;
     this.texture = this.geometry + GEOMETRY_BYTES;
@@ -89,6 +118,18 @@ export class WarpKernel {
   bytes(n: number): Uint8Array | null {
     const at = this.alloc(n);
     return at === null ? null : new Uint8Array(this.memory.buffer, at, n);
+  }
+
+  /** A zeroed Float32Array in the kernel's memory, or null when it does not fit. */
+  floats(n: number): Float32Array | null {
+    const at = this.alloc(n * 4);
+    return at === null ? null : new Float32Array(this.memory.buffer, at, n);
+  }
+
+  /** A zeroed Float64Array in the kernel's memory, or null when it does not fit. */
+  doubles(n: number): Float64Array | null {
+    const at = this.alloc(n * 8);
+    return at === null ? null : new Float64Array(this.memory.buffer, at, n);
   }
 
   private owns(a: ArrayBufferView): boolean {
@@ -154,5 +195,43 @@ export class WarpKernel {
     if (isEmpty(r)) return 0;
     this.stats.kernel++;
     return this.yuv(frame.px.byteOffset, shown.px.byteOffset, out.byteOffset, frame.width, frame.height, r.x0, r.y0, r.x1, r.y1);
+  }
+
+  /**
+   * The mouth patch from the frame: patch pixel (x, y) = frame pixel (x0 + floor(x / s), y0 + floor(y / s)).
+   * By the kernel when both live in its memory; false (nothing done) otherwise.
+   */
+  upsample(frame: Surface, x0: number, y0: number, patch: Surface, s: number): boolean {
+    if (!this.owns(frame.px) || !this.owns(patch.px)) return false;
+    this.up(frame.px.byteOffset, frame.width, x0, y0, patch.px.byteOffset, patch.width, patch.height, s);
+    return true;
+  }
+
+  /** downsampleInto of ./warp.ts (the same bytes): by the kernel when both surfaces live in its memory. */
+  downsampleInto(patch: Surface, s: number, out: Surface, originX: number, originY: number, clip: Rect): void {
+    if (!this.owns(patch.px) || !this.owns(out.px)) {
+      this.stats.fallback++;
+      downsampleIntoJs(patch, s, out, originX, originY, clip);
+      return;
+    }
+    this.stats.kernel++;
+    this.down(
+      patch.px.byteOffset, patch.width, patch.height, s, out.px.byteOffset, out.width, out.height, originX, originY,
+      clip.x0, clip.y0, clip.x1, clip.y1,
+    );
+  }
+
+  /**
+   * The blur and shading loops of FrameRenderer's shadeEdges on a patch and its mask, with the blur scratch `a`,
+   * `b` (patch-sized) and `colSum` (patch width): by the kernel when all live in its memory; false (nothing done)
+   * otherwise.
+   */
+  shade(patch: Surface, mask: Uint8Array, a: Float32Array, b: Float32Array, colSum: Float64Array, job: ShadeJob): boolean {
+    if (![patch.px, mask, a, b, colSum].every((x) => this.owns(x))) return false;
+    this.shadeFn(
+      patch.px.byteOffset, mask.byteOffset, a.byteOffset, b.byteOffset, colSum.byteOffset, patch.width,
+      job.x0, job.y0, job.x1, job.y1, job.r, job.kIn, job.kLip,
+    );
+    return true;
   }
 }

@@ -123,9 +123,9 @@ export class FrameRenderer {
   private readonly kernel: WarpKernel | null;
   private patch: Surface = newSurface(1, 1);
   private mask: Uint8Array = new Uint8Array(1);
-  private blurA = new Float32Array(1);
-  private blurB = new Float32Array(1);
-  private colSum = new Float64Array(1);
+  private blurA: Float32Array = new Float32Array(1);
+  private blurB: Float32Array = new Float32Array(1);
+  private colSum: Float64Array = new Float64Array(1);
 
   /** `faces`: the faces to animate (the caller leaves out faces that must stay still). */
   constructor(image: RawImage, faces: readonly Face[], opts: RendererOptions) {
@@ -144,15 +144,19 @@ export class FrameRenderer {
       // face's box, which bounds it here (a larger one falls back to JavaScript surfaces, see mouthPass).
       const patchBound = Math.max(...faces.map((f) => Math.ceil(f.box.width + 16) * Math.ceil(f.box.height + 16))) * this.ss * this.ss;
       const pixels = this.width * this.height;
-      // Photo, frame, the patch and its mask; for yuv420p also the pixels last converted and the yuv420p buffer.
+      // Photo, frame, the patch with its mask and blur scratch (two floats a sample, a double a column); for
+      // yuv420p also the pixels last converted and the yuv420p buffer.
       const yuv = this.format === "yuv420p" ? pixels * 4 + yuvBytes(this.width, this.height) : 0;
-      this.kernel = new WarpKernel(2 * pixels * 4 + yuv + patchBound * 5 + 128);
+      this.kernel = new WarpKernel(2 * pixels * 4 + yuv + patchBound * 21 + 256);
       this.photo = this.kernel.surface(this.width, this.height) ?? newSurface(this.width, this.height);
       this.photo.px.set(photo.px);
       this.frame = this.kernel.surface(this.width, this.height) ?? newSurface(this.width, this.height);
       this.frame.px.set(photo.px);
       this.patch = this.kernel.surface(patchBound, 1) ?? this.patch;
       this.mask = this.kernel.bytes(patchBound) ?? this.mask;
+      this.blurA = this.kernel.floats(patchBound) ?? this.blurA;
+      this.blurB = this.kernel.floats(patchBound) ?? this.blurB;
+      this.colSum = this.kernel.doubles(patchBound) ?? this.colSum;
     }
     const outBytes = this.format === "yuv420p" ? yuvBytes(this.width, this.height) : this.width * this.height * 3;
     this.out = (this.format === "yuv420p" ? this.kernel?.bytes(outBytes) : null) ?? new Uint8Array(outBytes);
@@ -363,16 +367,19 @@ export class FrameRenderer {
     const mask = this.mask.subarray(0, pw * ph);
     mask.fill(0);
     // Start from the frame (upsampled), so any sample no triangle covers keeps the frame's pixel.
-    const fpx = this.frame.px, fw = this.frame.width;
-    for (let y = 0; y < ph; y++) {
-      const srow = (box.y0 + ((y / s) | 0)) * fw + box.x0;
-      const drow = y * pw;
-      for (let x = 0; x < pw; x++) patch.px[drow + x] = fpx[srow + ((x / s) | 0)];
+    if (!this.kernel?.upsample(this.frame, box.x0, box.y0, patch, s)) {
+      const fpx = this.frame.px, fw = this.frame.width;
+      for (let y = 0; y < ph; y++) {
+        const srow = (box.y0 + ((y / s) | 0)) * fw + box.x0;
+        const drow = y * pw;
+        for (let x = 0; x < pw; x++) patch.px[drow + x] = fpx[srow + ((x / s) | 0)];
+      }
     }
     this.nearTriangles(fs, box);
     this.stats.mouthSamples += this.drawFace(fs, patch, fullRect(patch), s, box.x0, box.y0, mask, true);
     this.shadeEdges(fs, patch, mask, s);
-    downsampleInto(patch, s, this.frame, box.x0, box.y0, box);
+    if (this.kernel) this.kernel.downsampleInto(patch, s, this.frame, box.x0, box.y0, box);
+    else downsampleInto(patch, s, this.frame, box.x0, box.y0, box);
   }
 
   /**
@@ -454,6 +461,9 @@ export class FrameRenderer {
     const grow = 2 * r + 1;
     const X0 = Math.max(0, mx0 - grow), X1 = Math.min(w, mx1 + 1 + grow);
     const Y0 = Math.max(0, my0 - grow), Y1 = Math.min(h, my1 + 1 + grow);
+    const kIn = 0.28 * strength * open, kLip = 0.16 * strength * open;
+    if (this.colSum.length < w) this.colSum = new Float64Array(w);
+    if (this.kernel?.shade(patch, mask, this.blurA, this.blurB, this.colSum, { x0: X0, y0: Y0, x1: X1, y1: Y1, r, kIn, kLip })) return;
     const a = this.blurA, b = this.blurB;
     for (let y = Y0; y < Y1; y++) for (let x = X0, o = y * w; x < X1; x++) a[o + x] = mask[o + x] ? 1 : 0;
     // Box blur, twice (close to a Gaussian): horizontal then vertical, with running sums.
@@ -469,7 +479,6 @@ export class FrameRenderer {
       }
       // Vertical pass row by row (cache friendly): one running sum per column, same arithmetic order as a
       // column-at-a-time pass, so the result is bit-identical.
-      if (this.colSum.length < w) this.colSum = new Float64Array(w);
       const cs = this.colSum;
       cs.fill(0, X0, X1);
       for (let y = Y0 - r; y <= Y0 + r; y++) {
@@ -488,7 +497,6 @@ export class FrameRenderer {
         }
       }
     }
-    const kIn = 0.28 * strength * open, kLip = 0.16 * strength * open;
     for (let y = Y0; y < Y1; y++) {
       for (let i = y * w + X0, e = y * w + X1; i < e; i++) {
         const m = a[i];

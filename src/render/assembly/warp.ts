@@ -5,7 +5,8 @@
  * - each edge's span bound is walked from row to row in exact integers (quotient and remainder) instead of a
  *   division per row and edge;
  * - the bilinear blend of the safe inner loop runs in SIMD (16-bit lanes; same per-channel rounding).
- * Also yuv420Changed: rgbxToYuv420Changed of ../pixels.ts, operation by operation.
+ * Also, operation by operation: yuv420Changed (rgbxToYuv420Changed of ../pixels.ts), downsample (downsampleInto of
+ * ../warp.ts), upsample and shade (the mouth pass of ../renderer.ts: its patch from the frame, and shadeEdges).
  * Built into ../warp-wasm.ts by build.mjs (`npm run build:wasm`); test/render/kernel.test.ts checks that the
  * committed binary is this source's.
  */
@@ -268,4 +269,110 @@ export function yuv420Changed(px: usize, shown: usize, out: usize, width: i32, h
     }
   }
   return converted;
+}
+
+/** The mouth patch from the frame: patch (pw x ph, s x s samples per pixel) pixel (x, y) = frame (bx0 + x / s, by0 + y / s). */
+export function upsample(frame: usize, fw: i32, bx0: i32, by0: i32, patch: usize, pw: i32, ph: i32, s: i32): void {
+  for (let y = 0; y < ph; y++) {
+    const srow = (by0 + y / s) * fw + bx0;
+    const drow = patch + (<usize>(y * pw) << 2);
+    for (let x = 0; x < pw; x++) store<u32>(drow + (<usize>x << 2), load<u32>(frame + (<usize>(srow + x / s) << 2)));
+  }
+}
+
+/** downsampleInto of ../warp.ts: the s x s sample blocks of `patch` averaged into `out`, inside the clip. */
+export function downsample(
+  patch: usize, pw: i32, ph: i32, s: i32, out: usize, ow: i32, oh: i32, originX: i32, originY: i32,
+  clipX0: i32, clipY0: i32, clipX1: i32, clipY1: i32,
+): void {
+  const x0 = max(max(clipX0, originX), 0);
+  const y0 = max(max(clipY0, originY), 0);
+  const x1 = min(min(clipX1, originX + pw / s), ow);
+  const y1 = min(min(clipY1, originY + ph / s), oh);
+  const n = s * s;
+  const rnd = n >> 1;
+  for (let y = y0; y < y1; y++) {
+    const py = (y - originY) * s;
+    for (let x = x0; x < x1; x++) {
+      const px0 = (x - originX) * s;
+      let r = 0, g = 0, b = 0;
+      for (let j = 0; j < s; j++) {
+        let i = (py + j) * pw + px0;
+        for (let k = 0; k < s; k++, i++) {
+          const p = load<u32>(patch + (<usize>i << 2));
+          r += <i32>(p & 0xff);
+          g += <i32>((p >>> 8) & 0xff);
+          b += <i32>((p >>> 16) & 0xff);
+        }
+      }
+      store<u32>(out + (<usize>(y * ow + x) << 2), <u32>(((r + rnd) / n) | (((g + rnd) / n) << 8) | (((b + rnd) / n) << 16)));
+    }
+  }
+}
+
+@inline function clampI(v: i32, lo: i32, hi: i32): i32 {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/**
+ * The blur and shading loops of the renderer's shadeEdges (../renderer.ts), the same arithmetic: two box blurs
+ * of radius r of the mask (as 0/1 in the f32 array a, b as scratch, cs an f64 running sum per column) inside
+ * the box (X0, Y0)-(X1, Y1) of the w-wide patch, then each sample darkened: inside the mask by kIn toward the
+ * lips, outside it by kLip near the opening.
+ */
+export function shade(
+  px: usize, mask: usize, a: usize, b: usize, cs: usize, w: i32,
+  X0: i32, Y0: i32, X1: i32, Y1: i32, r: i32, kIn: f64, kLip: f64,
+): void {
+  for (let y = Y0; y < Y1; y++) {
+    for (let x = X0, o = y * w; x < X1; x++) store<f32>(a + (<usize>(o + x) << 2), load<u8>(mask + <usize>(o + x)) ? 1 : 0);
+  }
+  const div = <f64>(2 * r + 1);
+  for (let pass = 0; pass < 2; pass++) {
+    for (let y = Y0; y < Y1; y++) {
+      const o = y * w;
+      let sum: f64 = 0;
+      for (let x = X0 - r; x <= X0 + r; x++) sum += <f64>load<f32>(a + (<usize>(o + clampI(x, X0, X1 - 1)) << 2));
+      for (let x = X0; x < X1; x++) {
+        store<f32>(b + (<usize>(o + x) << 2), <f32>(sum / div));
+        sum += <f64>load<f32>(a + (<usize>(o + clampI(x + r + 1, X0, X1 - 1)) << 2)) - <f64>load<f32>(a + (<usize>(o + clampI(x - r, X0, X1 - 1)) << 2));
+      }
+    }
+    for (let x = X0; x < X1; x++) store<f64>(cs + (<usize>x << 3), 0);
+    for (let y = Y0 - r; y <= Y0 + r; y++) {
+      const o = clampI(y, Y0, Y1 - 1) * w;
+      for (let x = X0; x < X1; x++) {
+        const at = cs + (<usize>x << 3);
+        store<f64>(at, load<f64>(at) + <f64>load<f32>(b + (<usize>(o + x) << 2)));
+      }
+    }
+    for (let y = Y0; y < Y1; y++) {
+      const o = y * w;
+      const on = clampI(y + r + 1, Y0, Y1 - 1) * w;
+      const op = clampI(y - r, Y0, Y1 - 1) * w;
+      for (let x = X0; x < X1; x++) {
+        const at = cs + (<usize>x << 3);
+        const sum = load<f64>(at);
+        store<f32>(a + (<usize>(o + x) << 2), <f32>(sum / div));
+        store<f64>(at, sum + (<f64>load<f32>(b + (<usize>(on + x) << 2)) - <f64>load<f32>(b + (<usize>(op + x) << 2))));
+      }
+    }
+  }
+  for (let y = Y0; y < Y1; y++) {
+    for (let i = y * w + X0, e = y * w + X1; i < e; i++) {
+      const m = <f64>load<f32>(a + (<usize>i << 2));
+      let f: f64;
+      if (load<u8>(mask + <usize>i)) {
+        f = 1 - kIn * min<f64>(1, 2 * (1 - m));
+      } else {
+        if (m <= 0.002) continue;
+        f = 1 - kLip * min<f64>(1, 2.2 * m);
+      }
+      const p = load<u32>(px + (<usize>i << 2));
+      const k = <u32>jsRound(f * 256);
+      const rb = (((p & 0xff00ff) * k) >>> 8) & 0xff00ff;
+      const g = ((((p >>> 8) & 0xff) * k) >>> 8) & 0xff;
+      store<u32>(px + (<usize>i << 2), rb | (g << 8));
+    }
+  }
 }
