@@ -19,7 +19,7 @@
  *   const frame = k.surface(w, h)!;
  *   k.drawTriangles(set, photo, frame, fullRect(frame), { front: 0 });
  */
-import { evenRect, isEmpty, rgbxToYuv420Changed, type Rect, type Surface } from "./pixels.js";
+import { copyRect as copyRectJs, evenRect, isEmpty, rgbxToYuv420Changed, type Rect, type Surface } from "./pixels.js";
 import { WARP_WASM_BASE64 } from "./warp-wasm.js";
 import { downsampleInto as downsampleIntoJs, drawTriangles as drawTrianglesJs, type DrawOptions, type TriangleSet } from "./warp.js";
 
@@ -32,6 +32,7 @@ type KernelDraw = (
 
 type KernelYuv = (px: number, shown: number, out: number, width: number, height: number, x0: number, y0: number, x1: number, y1: number) => number;
 
+type KernelCopy = (from: number, to: number, w: number, x0: number, y0: number, x1: number, y1: number) => void;
 type KernelUpsample = (frame: number, fw: number, bx0: number, by0: number, patch: number, pw: number, ph: number, s: number) => void;
 type KernelDownsample = (
   patch: number, pw: number, ph: number, s: number, out: number, ow: number, oh: number, originX: number, originY: number,
@@ -71,6 +72,7 @@ export class WarpKernel {
   private readonly draw: KernelDraw;
   private readonly yuv: KernelYuv;
   private readonly up: KernelUpsample;
+  private readonly copy: KernelCopy;
   private readonly down: KernelDownsample;
   private readonly shadeFn: KernelShade;
   private readonly geometry: number;
@@ -91,6 +93,7 @@ export class WarpKernel {
     this.draw = instance.exports.drawTriangles as KernelDraw;
     this.yuv = instance.exports.yuv420Changed as KernelYuv;
     this.up = instance.exports.upsample as KernelUpsample;
+    this.copy = instance.exports.copyRect as KernelCopy;
     this.down = instance.exports.downsample as KernelDownsample;
     this.shadeFn = instance.exports.shade as KernelShade;
     // Address 0 stays unused: the kernel reads a null order or mask pointer as "none".
@@ -233,5 +236,15 @@ export class WarpKernel {
       job.x0, job.y0, job.x1, job.y1, job.r, job.kIn, job.kLip,
     );
     return true;
+  }
+
+  /** copyRect of ./pixels.ts (two surfaces of one size): by the kernel when both live in its memory. */
+  copyRect(from: Surface, to: Surface, r: Rect): void {
+    if (isEmpty(r)) return;
+    if (!this.owns(from.px) || !this.owns(to.px) || from.width !== to.width) {
+      copyRectJs(from, to, r);
+      return;
+    }
+    this.copy(from.px.byteOffset, to.px.byteOffset, from.width, r.x0, r.y0, r.x1, r.y1);
   }
 }

@@ -209,7 +209,8 @@ export class FrameRenderer {
   render(motion: readonly (Readonly<MotionFrame> | null | undefined)[]): void {
     const { photo, frame } = this;
     const prev = this.dirty;
-    copyRect(photo, frame, prev);
+    if (this.kernel) this.kernel.copyRect(photo, frame, prev);
+    else copyRect(photo, frame, prev);
     this.stats.mainPixels = 0;
     this.stats.mouthSamples = 0;
     let dirty: Rect = { ...EMPTY_RECT };

@@ -6,7 +6,8 @@
  *   division per row and edge;
  * - the bilinear blend of the safe inner loop runs in SIMD (16-bit lanes; same per-channel rounding).
  * Also, operation by operation: yuv420Changed (rgbxToYuv420Changed of ../pixels.ts), downsample (downsampleInto of
- * ../warp.ts), upsample and shade (the mouth pass of ../renderer.ts: its patch from the frame, and shadeEdges).
+ * ../warp.ts), copyRect (of ../pixels.ts), upsample and shade (the mouth pass of ../renderer.ts: its patch from the
+ * frame, and shadeEdges).
  * Built into ../warp-wasm.ts by build.mjs (`npm run build:wasm`); test/render/kernel.test.ts checks that the
  * committed binary is this source's.
  */
@@ -374,5 +375,14 @@ export function shade(
       const g = ((((p >>> 8) & 0xff) * k) >>> 8) & 0xff;
       store<u32>(px + (<usize>i << 2), rb | (g << 8));
     }
+  }
+}
+
+/** copyRect of ../pixels.ts: rows x0..x1 of y0..y1 from one w-wide surface to another. */
+export function copyRect(from: usize, to: usize, w: i32, x0: i32, y0: i32, x1: i32, y1: i32): void {
+  const bytes = <usize>(x1 - x0) << 2;
+  for (let y = y0; y < y1; y++) {
+    const o = <usize>(y * w + x0) << 2;
+    memory.copy(to + o, from + o, bytes);
   }
 }
