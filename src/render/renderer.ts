@@ -140,14 +140,16 @@ export class FrameRenderer {
       this.photo = photo;
       this.frame = cloneSurface(photo);
     } else {
-      // Room for photo, frame and the supersampled mouth patch with its mask: a mouth box is far smaller than its
-      // face's box, which bounds it here (a larger one falls back to JavaScript surfaces, see mouthPass).
-      const patchBound = Math.max(...faces.map((f) => Math.ceil(f.box.width + 16) * Math.ceil(f.box.height + 16))) * this.ss * this.ss;
+      // The kernel's memory holds photo, frame, the supersampled mouth patch with its mask and blur scratch (two
+      // floats a sample, a double a column), and for yuv420p the pixels last converted and the yuv420p buffer.
+      // A mouth box lies inside its face's box, which bounds the patch here (a larger one falls back to
+      // JavaScript arrays, see mouthPass and shadeEdges).
+      const ss = this.ss * this.ss;
+      const patchBound = Math.max(...faces.map((f) => Math.ceil(f.box.width + 16) * Math.ceil(f.box.height + 16))) * ss;
+      const widthBound = Math.max(...faces.map((f) => Math.ceil(f.box.width + 16))) * this.ss;
       const pixels = this.width * this.height;
-      // Photo, frame, the patch with its mask and blur scratch (two floats a sample, a double a column); for
-      // yuv420p also the pixels last converted and the yuv420p buffer.
       const yuv = this.format === "yuv420p" ? pixels * 4 + yuvBytes(this.width, this.height) : 0;
-      this.kernel = new WarpKernel(2 * pixels * 4 + yuv + patchBound * 21 + 256);
+      this.kernel = new WarpKernel(2 * pixels * 4 + yuv + patchBound * 13 + widthBound * 8 + 256);
       this.photo = this.kernel.surface(this.width, this.height) ?? newSurface(this.width, this.height);
       this.photo.px.set(photo.px);
       this.frame = this.kernel.surface(this.width, this.height) ?? newSurface(this.width, this.height);
@@ -156,7 +158,7 @@ export class FrameRenderer {
       this.mask = this.kernel.bytes(patchBound) ?? this.mask;
       this.blurA = this.kernel.floats(patchBound) ?? this.blurA;
       this.blurB = this.kernel.floats(patchBound) ?? this.blurB;
-      this.colSum = this.kernel.doubles(patchBound) ?? this.colSum;
+      this.colSum = this.kernel.doubles(widthBound) ?? this.colSum;
     }
     const outBytes = this.format === "yuv420p" ? yuvBytes(this.width, this.height) : this.width * this.height * 3;
     this.out = (this.format === "yuv420p" ? this.kernel?.bytes(outBytes) : null) ?? new Uint8Array(outBytes);
@@ -233,11 +235,9 @@ export class FrameRenderer {
     this.dirty = dirty;
     const changed = unionRect(prev, dirty);
     this.stats.convertedPixels = isEmpty(changed) ? 0 : (changed.x1 - changed.x0) * (changed.y1 - changed.y0);
-    if (this.shown) {
-      if (this.kernel) this.kernel.yuv420Changed(frame, this.shown, this.out, changed);
-      else rgbxToYuv420Changed(frame, this.shown, this.out, changed);
-    }
-    else rgbxToRgb24(frame, this.out, changed);
+    if (!this.shown) rgbxToRgb24(frame, this.out, changed);
+    else if (this.kernel) this.kernel.yuv420Changed(frame, this.shown, this.out, changed);
+    else rgbxToYuv420Changed(frame, this.shown, this.out, changed);
   }
 
   /** The current frame in the output pixel format (a view of the renderer's buffer: copy it to keep it). */
