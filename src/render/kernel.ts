@@ -61,7 +61,7 @@ const GEOMETRY_BYTES = 256 * 1024;
 /** Scratch for a texture that lives outside the kernel's memory. */
 const TEXTURE_BYTES = 1024 * 1024;
 
-/** Calls served by the kernel and by the JavaScript fallback (tests, diagnostics). */
+/** Calls of every kind served by the kernel and by the JavaScript fallback (tests, diagnostics). */
 export interface KernelStats {
   kernel: number;
   fallback: number;
@@ -205,7 +205,11 @@ export class WarpKernel {
    * By the kernel when both live in its memory; false (nothing done) otherwise.
    */
   upsample(frame: Surface, x0: number, y0: number, patch: Surface, s: number): boolean {
-    if (!this.owns(frame.px) || !this.owns(patch.px)) return false;
+    if (!this.owns(frame.px) || !this.owns(patch.px)) {
+      this.stats.fallback++;
+      return false;
+    }
+    this.stats.kernel++;
     this.up(frame.px.byteOffset, frame.width, x0, y0, patch.px.byteOffset, patch.width, patch.height, s);
     return true;
   }
@@ -230,7 +234,11 @@ export class WarpKernel {
    * otherwise.
    */
   shade(patch: Surface, mask: Uint8Array, a: Float32Array, b: Float32Array, colSum: Float64Array, job: ShadeJob): boolean {
-    if (![patch.px, mask, a, b, colSum].every((x) => this.owns(x))) return false;
+    if (!this.owns(patch.px) || !this.owns(mask) || !this.owns(a) || !this.owns(b) || !this.owns(colSum)) {
+      this.stats.fallback++;
+      return false;
+    }
+    this.stats.kernel++;
     this.shadeFn(
       patch.px.byteOffset, mask.byteOffset, a.byteOffset, b.byteOffset, colSum.byteOffset, patch.width,
       job.x0, job.y0, job.x1, job.y1, job.r, job.kIn, job.kLip,
@@ -242,9 +250,11 @@ export class WarpKernel {
   copyRect(from: Surface, to: Surface, r: Rect): void {
     if (isEmpty(r)) return;
     if (!this.owns(from.px) || !this.owns(to.px) || from.width !== to.width) {
+      this.stats.fallback++;
       copyRectJs(from, to, r);
       return;
     }
+    this.stats.kernel++;
     this.copy(from.px.byteOffset, to.px.byteOffset, from.width, r.x0, r.y0, r.x1, r.y1);
   }
 }

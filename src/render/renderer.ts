@@ -245,7 +245,7 @@ export class FrameRenderer {
     return this.out;
   }
 
-  /** Draw calls served by the WebAssembly kernel and by its JavaScript fallback; null without a kernel. */
+  /** Calls served by the WebAssembly kernel and by its JavaScript fallback (every kind); null without a kernel. */
   get kernelStats(): KernelStats | null {
     return this.kernel ? { ...this.kernel.stats } : null;
   }
