@@ -122,11 +122,22 @@ export function toHttpError(err: unknown): HttpError {
   return plain(500, "Internal Server Error", "internal_error");
 }
 
+/**
+ * An internal error's message as a client may read it. A Node system error names the server's own files
+ * ("EFBIG: file too large, copyfile '/var/lib/…' -> '…'"); the client gets the cause and the call, the log the paths.
+ */
+function clientMessage(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  const at = typeof code === "string" && typeof syscall === "string" ? err.message.indexOf(`, ${syscall}`) : -1;
+  return at >= 0 ? err.message.slice(0, at + 2 + syscall!.length) : err.message;
+}
+
 /** A job's failure (what its result route and webhook will answer) from the error its run threw. */
 export function failureFromError(err: unknown, requestId: string): JobFailure {
   const http = toHttpError(err);
   if (http.status === 500 && http.errorType === "internal_error") {
-    const message = `The request failed with an internal error (${err instanceof Error ? err.message : String(err)}); request id ${requestId}.`;
+    const message = `The request failed with an internal error (${clientMessage(err)}); request id ${requestId}.`;
     return { status: 500, body: { detail: message, error_type: "runner_server_error" }, message, errorType: "runner_server_error" };
   }
   return { status: http.status, body: http.body, message: http.message, errorType: http.errorType };

@@ -1,9 +1,12 @@
 /**
  * A storage write that fails midway (a disk error while the video is written) ends the request with a clear
  * 500 naming the cause, and leaves no partial file: nothing under files/, nothing left in the temp dir.
+ * Once with the error raised by the data's source, once with the kernel itself refusing the write.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -59,6 +62,35 @@ describe("storage failures", () => {
     assert.equal(done?.failure?.status, 500);
     assert.match(done?.failure?.message ?? "", /ENOSPC: no space left on device/);
     assert.match(done?.failure?.message ?? "", new RegExp(job.id));
+    const stored = (await listFiles(dataDir)).filter((f) => !/q\.db/.test(path.basename(f)));
+    assert.deepEqual(stored, [], "no partial file anywhere in the data dir (files/ or tmp/)");
+  });
+
+  it("a write the file system refuses (the kernel's EFBIG past `ulimit -f`, as ENOSPC on a full disk) fails both ways of storing, with no partial file", async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), "mp-store-"));
+    dirs.push(dataDir);
+    // The source of putFile is written here, outside the limit; the child may write at most 1 MiB per file.
+    const source = path.join(os.tmpdir(), `mp-store-src-${process.pid}.mp4`);
+    await writeFile(source, Buffer.alloc(4 << 20, 9));
+    dirs.push(source);
+    const child = spawn("bash", ["-c", 'ulimit -f 1024 && exec "$0" "$@"', process.execPath, "--import", "tsx", path.resolve("test/hardening/full-disk-child.ts"), dataDir, source, String(4 << 20)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, "close")) as [number | null];
+    assert.equal(code, 0, `the child ended cleanly, it did not crash: ${stderr}`);
+    const ends = stdout.trim().split("\n").map((l) => JSON.parse(l) as { how: string; id: string; outcome?: string; failure?: { status: number; message: string } });
+    assert.deepEqual(ends.map((e) => e.how), ["stream", "file"]);
+    for (const end of ends) {
+      assert.equal(end.outcome, "ERROR", `${end.how}: the request failed`);
+      assert.equal(end.failure?.status, 500);
+      assert.match(end.failure?.message ?? "", /EFBIG: file too large/, `${end.how}: the cause is named`);
+      assert.match(end.failure?.message ?? "", new RegExp(end.id));
+      assert.ok(!end.failure?.message.includes(os.tmpdir()), `${end.how}: the server's paths stay in its log, out of the answer: ${end.failure?.message}`);
+    }
     const stored = (await listFiles(dataDir)).filter((f) => !/q\.db/.test(path.basename(f)));
     assert.deepEqual(stored, [], "no partial file anywhere in the data dir (files/ or tmp/)");
   });
