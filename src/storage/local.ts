@@ -66,7 +66,7 @@ export class LocalStorage implements KeyedStorage {
       else await pipeline(input.body, createWriteStream(tmp));
       return await this.commit(tmp, input);
     } finally {
-      await rm(tmp, { force: true });
+      await discard(tmp);
     }
   }
 
@@ -76,7 +76,7 @@ export class LocalStorage implements KeyedStorage {
       await copyFile(input.path, tmp);
       return await this.commit(tmp, input);
     } finally {
-      await rm(tmp, { force: true });
+      await discard(tmp);
     }
   }
 
@@ -134,4 +134,9 @@ export class LocalStorage implements KeyedStorage {
     await rename(tmp, file);
     return { key, url: this.urlFor(key), contentType: input.contentType, fileName: meta.fileName, size };
   }
+}
+
+/** Removes a temp file and its metadata twin, whichever exist (a commit that failed midway leaves either). */
+async function discard(tmp: string): Promise<void> {
+  await Promise.all([rm(tmp, { force: true }), rm(`${tmp}.meta`, { force: true })]);
 }
