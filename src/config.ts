@@ -39,6 +39,11 @@ const ConfigSchema = z.object({
   allowPrivateUrls: z.boolean().default(false),
   /** API requests per minute per key (or per IP before authentication); 0 turns the limit off. */
   rateLimitPerMinute: z.coerce.number().int().min(0).default(3000),
+  /**
+   * Hours finished requests (records, logs) and stored files (outputs, uploads) are kept; then they are deleted.
+   * 0 (the default) keeps everything.
+   */
+  retentionHours: z.coerce.number().min(0).default(0),
   /** Unfinished (queued or running) requests one key may have; 0 turns the cap off. */
   maxQueuedPerKey: z.coerce.number().int().min(0).default(100),
   /**
@@ -77,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<z.input<ty
     allowPrivateUrls: truthy(env.MOUTHPIECE_ALLOW_PRIVATE_URLS),
     rateLimitPerMinute: env.MOUTHPIECE_RATE_LIMIT,
     maxQueuedPerKey: env.MOUTHPIECE_MAX_QUEUED_PER_KEY,
+    retentionHours: env.MOUTHPIECE_RETENTION_HOURS,
     webhookSigningKey: env.MOUTHPIECE_WEBHOOK_SIGNING_KEY?.replace(/\\n/g, "\n"),
     logLevel: env.LOG_LEVEL,
     elevenLabsApiKey: env.ELEVENLABS_API_KEY,

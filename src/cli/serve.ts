@@ -15,6 +15,7 @@ import type { Config } from "../config.js";
 import type { JobRunner } from "../pipeline/types.js";
 import type { JobQueue } from "../queue/types.js";
 import { loadSigningKey } from "../api/signing-key.js";
+import { startRetention, type Retention } from "../queue/retention.js";
 import { startWorker, type Worker } from "../queue/worker.js";
 import type { Synthesizer } from "../speech/index.js";
 import type { KeyedStorage, Storage } from "../storage/types.js";
@@ -52,6 +53,8 @@ export interface RunningServer {
   storage: KeyedStorage;
   keys: KeyStore;
   worker?: Worker;
+  /** Present when MOUTHPIECE_RETENTION_HOURS > 0. */
+  retention?: Retention;
   close(): Promise<void>;
 }
 
@@ -95,15 +98,17 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
     storage.close?.();
     throw err;
   }
+  const retention = config.retentionHours > 0 ? startRetention({ queue, storage, retentionMs: config.retentionHours * 3600_000, logger }) : undefined;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${config.port}`;
   logger.info({ url, dataDir: config.dataDir, workers: worker ? config.workerConcurrency : 0 }, "mouthpiece is listening");
   let closing: Promise<void> | undefined;
   return {
-    app, url, config, queue, storage, keys, worker,
+    app, url, config, queue, storage, keys, worker, retention,
     close() {
       closing ??= (async () => {
         await app.close();
+        await retention?.stop();
         await worker?.stop();
         await queue.close();
         keys.close();

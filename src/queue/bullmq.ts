@@ -358,6 +358,10 @@ export class BullJobQueue implements JobQueue {
     ]);
   }
 
+  async purgeFinished(before: number, limit = 500): Promise<number> {
+    return this.script<number>(lua.PURGE_FINISHED, [`${this.prefix}:finished`], [before, limit, `${this.prefix}:`]);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

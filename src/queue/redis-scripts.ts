@@ -4,7 +4,8 @@
  * request as the API sees it (status, outcome, logs, cancel flag, progress, webhook delivery).
  *
  * Keys of one request: <prefix>:job:<id> (hash), <prefix>:logs:<id> (list of JSON lines).
- * Shared keys: <prefix>:running (set of IN_PROGRESS ids), <prefix>:webhooks (zset: due time -> "<seq>:<id>").
+ * Shared keys: <prefix>:running (set of IN_PROGRESS ids), <prefix>:webhooks (zset: due time -> "<seq>:<id>"),
+ * <prefix>:finished (zset: finished time -> id, for retention).
  */
 
 const PRELUDE = `
@@ -18,7 +19,9 @@ local function finish(key, running, webhooks, id, outcome, result, failure, infe
   rcall('HINCRBY', key, 'version', 1)
   rcall('SREM', running, id)
   -- key is "<prefix>:job:<id>": the owner's set of unfinished requests is "<prefix>:open:<owner>".
-  rcall('SREM', string.sub(key, 1, #key - #id - 4) .. 'open:' .. rcall('HGET', key, 'owner'), id)
+  local prefix = string.sub(key, 1, #key - #id - 4)
+  rcall('SREM', prefix .. 'open:' .. rcall('HGET', key, 'owner'), id)
+  rcall('ZADD', prefix .. 'finished', now, id)
   if rcall('HEXISTS', key, 'webhook_url') == 1 and rcall('HEXISTS', key, 'webhook_state') == 0 then
     rcall('HSET', key, 'webhook_next_at', now)
     local seq = tonumber(rcall('HGET', key, 'seq'))
@@ -188,4 +191,27 @@ else
   redis.call('ZREM', KEYS[2], member)
 end
 return 1
+`;
+
+/**
+ * KEYS: finished zset. ARGV: before (epoch ms), limit, key prefix ("<prefix>:"). Deletes the requests that
+ * finished before `before` (oldest first, at most `limit` looked at) with their logs and their place in their
+ * owner's history; one that still owes a webhook delivery stays until it is sent or given up. Returns how many.
+ */
+export const PURGE_FINISHED = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local n = 0
+for _, id in ipairs(ids) do
+  local key = ARGV[3] .. 'job:' .. id
+  local s = redis.call('HMGET', key, 'status', 'webhook_url', 'webhook_state', 'owner')
+  if not s[1] then
+    redis.call('ZREM', KEYS[1], id)
+  elseif s[1] == 'COMPLETED' and (not s[2] or s[3]) then
+    redis.call('DEL', key, ARGV[3] .. 'logs:' .. id)
+    redis.call('ZREM', ARGV[3] .. 'owner:' .. s[4], id)
+    redis.call('ZREM', KEYS[1], id)
+    n = n + 1
+  end
+end
+return n
 `;

@@ -117,6 +117,7 @@ function migrate(db: Database.Database): void {
                WHERE status = 'COMPLETED' AND webhook_url IS NOT NULL AND webhook_state IS NULL;`);
   }
   db.exec(`CREATE INDEX IF NOT EXISTS jobs_webhooks_due ON jobs(webhook_next_at) WHERE webhook_state IS NULL AND webhook_next_at IS NOT NULL`);
+  db.exec(`CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at) WHERE status = 'COMPLETED'`);
 }
 
 /** Every column but the payloads (input, result), in the order `headOf` reads them. */
@@ -485,6 +486,26 @@ export class SqliteJobQueue implements JobQueue {
            WHERE id = ? AND webhook_url IS NOT NULL AND webhook_state IS NULL`,
       )
       .run(state, state === null ? attempt.nextAttemptAt! : null, attempt.ok ? null : (attempt.error ?? "delivery failed"), id);
+  }
+
+  async purgeFinished(before: number, limit = 500): Promise<number> {
+    const ids = this.db.transaction(() => {
+      const found = this.stmt(
+          `SELECT id FROM jobs WHERE status = 'COMPLETED' AND finished_at < ?
+             AND (webhook_url IS NULL OR webhook_state IS NOT NULL) ORDER BY finished_at LIMIT ?`,
+        )
+        .all(before, limit) as { id: string }[];
+      const logs = this.stmt(`DELETE FROM job_logs WHERE job_id = ?`);
+      const job = this.stmt(`DELETE FROM jobs WHERE id = ?`);
+      for (const { id } of found) {
+        this.forget(id);
+        logs.run(id);
+        job.run(id);
+      }
+      return found;
+    })();
+    for (const { id } of ids) this.changed(id, false);
+    return ids.length;
   }
 
   async close(): Promise<void> {

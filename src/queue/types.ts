@@ -163,5 +163,13 @@ export interface JobQueue {
    * without nextAttemptAt -> webhookState "failed" (never due again). Unknown ids are ignored.
    */
   recordWebhookAttempt(id: string, attempt: WebhookAttempt): Promise<void>;
+
+  // ---- retention (queue/retention.ts) ----
+  /**
+   * Deletes at most `limit` (default 500) requests that finished before `before` (epoch ms), oldest first, each
+   * with its logs, so that get, head and logs no longer know them; returns how many. Requests that still owe a
+   * webhook delivery are kept until it is sent or given up; queued and running ones are never touched.
+   */
+  purgeFinished(before: number, limit?: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -114,6 +114,27 @@ export class LocalStorage implements KeyedStorage {
     return stream;
   }
 
+  /**
+   * Deletes every file stored before `before` (epoch ms: its metadata's createdAt, else its folder's mtime) with
+   * its folder (files/<year>/<random>/), and returns how many. Years after `before`'s are not looked into.
+   */
+  async purgeBefore(before: number): Promise<number> {
+    const files = path.join(this.root, "files");
+    const lastYear = new Date(before).getUTCFullYear();
+    let removed = 0;
+    for (const year of await readdir(files).catch(() => [] as string[])) {
+      if (!/^\d{4}$/.test(year) || Number(year) > lastYear) continue;
+      for (const name of await readdir(path.join(files, year)).catch(() => [] as string[])) {
+        const folder = path.join(files, year, name);
+        const created = await createdAt(folder);
+        if (created === undefined || created >= before) continue;
+        await rm(folder, { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   private async tmpPath(): Promise<string> {
     await mkdir(this.tmpDir, { recursive: true });
     return path.join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString("hex")}.part`);
@@ -139,4 +160,16 @@ export class LocalStorage implements KeyedStorage {
 /** Removes a temp file and its metadata twin, whichever exist (a commit that failed midway leaves either). */
 async function discard(tmp: string): Promise<void> {
   await Promise.all([rm(tmp, { force: true }), rm(`${tmp}.meta`, { force: true })]);
+}
+
+/** When a stored file's folder was made: its metadata's createdAt, else the folder's mtime; undefined if gone. */
+async function createdAt(folder: string): Promise<number | undefined> {
+  try {
+    const meta = JSON.parse(await readFile(path.join(folder, META), "utf8")) as Partial<Meta>;
+    const t = Date.parse(meta.createdAt ?? "");
+    if (Number.isFinite(t)) return t;
+  } catch {
+    // No or unreadable metadata (copied in by hand): the folder's own time.
+  }
+  return stat(folder).then((s) => (s.isDirectory() ? s.mtimeMs : undefined), () => undefined);
 }

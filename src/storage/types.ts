@@ -31,6 +31,11 @@ export interface Storage {
   read(key: string, range?: ByteRange): Promise<Readable>;
   /** The key of a URL that points into this storage, or undefined for any other URL. */
   keyFromUrl(url: string): string | undefined;
+  /**
+   * Optional (stores that keep their files themselves; an object store expires them with its own lifecycle
+   * rules): deletes the files stored before `before` (epoch ms); returns how many. Retention's half in storage.
+   */
+  purgeBefore?(before: number): Promise<number>;
 }
 
 /** A storage that can name a file before it exists (uploads hand out the file's URL before its bytes arrive). */

@@ -342,5 +342,47 @@ export function runQueueContract(name: string, factory: QueueFactory): void {
       assert.deepEqual(later.map((j) => j.id).sort(), [a.id, b.id].sort());
       await q2.close();
     });
+
+    it("retention: purges requests finished before a time, with their logs and history, never unfinished ones or a webhook still owed", async () => {
+      const { queue } = await factory.make();
+      const done = await submit(queue, "alice");
+      const failed = await submit(queue, "alice");
+      const cancelled = await submit(queue, "alice");
+      const owed = await withHook(queue);
+      const running = await submit(queue, "alice");
+      const queued = await submit(queue, "alice");
+      await queue.claim("w1");
+      await queue.appendLog(done.id, "rendering");
+      // (Apart by a few ms each: the order purged in is the order finished.)
+      const tick = () => new Promise((r) => setTimeout(r, 3));
+      await queue.complete(done.id, "w1", { ok: 1 }, 1);
+      await tick();
+      await queue.claim("w1");
+      await queue.fail(failed.id, "w1", { status: 422, body: { detail: "bad" }, message: "bad" });
+      await tick();
+      await queue.cancel(cancelled.id);
+      await tick();
+      await queue.claim("w1");
+      await queue.complete(owed.id, "w1", { ok: 2 }, 1);
+      await queue.claim("w1"); // running
+      const before = Date.now() + 1;
+      assert.equal(await queue.purgeFinished(before - 60_000), 0, "nothing finished that long ago");
+      assert.equal(await queue.purgeFinished(before, 2), 2, "at most limit at a time, oldest first");
+      assert.equal(await queue.get(done.id), undefined);
+      assert.equal(await queue.head(failed.id), undefined);
+      assert.deepEqual(await queue.logs(done.id), []);
+      assert.ok(await queue.get(cancelled.id), "the third waits for the next call");
+      assert.equal(await queue.purgeFinished(before), 1);
+      assert.equal(await queue.get(cancelled.id), undefined);
+      assert.deepEqual((await queue.listByOwner("alice")).map((j) => j.id).sort(), [running.id, queued.id].sort(), "gone from the owner's history");
+      assert.equal((await queue.get(running.id))?.status, "IN_PROGRESS");
+      assert.equal((await queue.get(queued.id))?.status, "IN_QUEUE");
+      assert.equal((await queue.get(owed.id))?.status, "COMPLETED", "kept while its webhook is owed");
+      await queue.recordWebhookAttempt(owed.id, { ok: true });
+      assert.equal(await queue.purgeFinished(before), 1);
+      assert.equal(await queue.get(owed.id), undefined, "purged once its webhook is sent");
+      assert.equal(await queue.purgeFinished(Date.now() + 1), 0);
+      await queue.close();
+    });
   });
 }
