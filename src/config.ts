@@ -41,9 +41,9 @@ const ConfigSchema = z.object({
   rateLimitPerMinute: z.coerce.number().int().min(0).default(3000),
   /**
    * Hours finished requests (records, logs) and stored files (outputs, uploads) are kept; then they are deleted.
-   * 0 (the default) keeps everything.
+   * 0 (the default) keeps everything; otherwise at least 1, so that no queued request's inputs go first.
    */
-  retentionHours: z.coerce.number().min(0).default(0),
+  retentionHours: z.coerce.number().min(0).refine((h) => h === 0 || h >= 1, "0 (keep everything) or at least 1 hour").default(0),
   /** Unfinished (queued or running) requests one key may have; 0 turns the cap off. */
   maxQueuedPerKey: z.coerce.number().int().min(0).default(100),
   /**

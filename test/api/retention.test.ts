@@ -72,5 +72,7 @@ describe("retention", () => {
       }
     }
     assert.throws(() => loadConfig({ MOUTHPIECE_RETENTION_HOURS: "-1" }), /retentionHours/);
+    assert.throws(() => loadConfig({ MOUTHPIECE_RETENTION_HOURS: "0.5" }), /retentionHours: 0 \(keep everything\) or at least 1 hour/);
+    assert.equal(loadConfig({ MOUTHPIECE_RETENTION_HOURS: "1.5" }).retentionHours, 1.5);
   });
 });
