@@ -117,8 +117,15 @@ export class LocalStorage implements KeyedStorage {
   /**
    * Deletes every file stored before `before` (epoch ms: its metadata's createdAt, else its folder's mtime) with
    * its folder (files/<year>/<random>/), and returns how many. Years after `before`'s are not looked into.
+   * Temp files last written before then (a process killed while storing) go too, uncounted.
    */
   async purgeBefore(before: number): Promise<number> {
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+      if (!/\.part(\.meta)?$/.test(name)) continue;
+      const tmp = path.join(this.tmpDir, name);
+      const written = await stat(tmp).then((s) => (s.isFile() ? s.mtimeMs : undefined), () => undefined);
+      if (written !== undefined && written < before) await rm(tmp, { force: true });
+    }
     const files = path.join(this.root, "files");
     const lastYear = new Date(before).getUTCFullYear();
     let removed = 0;

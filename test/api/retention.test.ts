@@ -4,7 +4,8 @@
  * newer ones and unfinished requests stay. Off by default.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
@@ -31,6 +32,10 @@ describe("retention", () => {
       await t.waitDone(done);
       const held = await submit("hold");
       const upload = await t.storage.put({ body: Buffer.from("an upload"), contentType: "text/plain", fileName: "note.txt" });
+      // A temp file left by a process killed while storing, last written half an hour ago.
+      const stale = path.join(t.dataDir, "tmp", "1-killed.part");
+      await writeFile(stale, "partial");
+      await utimes(stale, new Date(Date.now() - HOUR / 2), new Date(Date.now() - HOUR / 2));
       const result = (await get(`/queue/fal-ai/ai-avatar/requests/${done}`)).json() as { video: { url: string } };
       const video = new URL(result.video.url).pathname;
       assert.equal((await get(video)).statusCode, 200);
@@ -40,6 +45,7 @@ describe("retention", () => {
       try {
         assert.deepEqual(await retention.sweep(), { requests: 0, files: 0 }, "nothing is an hour old yet");
         assert.equal((await get(`/queue/fal-ai/ai-avatar/requests/${done}/status`)).statusCode, 200);
+        assert.equal(existsSync(stale), true, "a temp file half an hour old stays");
 
         clock += 2 * HOUR;
         const swept = await retention.sweep();
@@ -50,6 +56,7 @@ describe("retention", () => {
         }
         const status = (await get(`/queue/fal-ai/ai-avatar/requests/${held}/status`)).json() as { status: string };
         assert.equal(status.status, "IN_PROGRESS", "a running request is never deleted");
+        assert.equal(existsSync(stale), false, "the killed process's temp file is gone");
       } finally {
         await retention.stop();
       }
