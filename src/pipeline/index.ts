@@ -21,7 +21,7 @@ import { runMultiAudio, runMultiText } from "./multi.js";
 import { runSingleAudio, runSingleText } from "./single.js";
 import { runVideoToVideo } from "./video.js";
 import type { SpeechSource } from "./speech.js";
-import { resolveLimits, withJobDir, type JobScope, type KindRunner, type PipelineLimits, type PipelineLogger, type StepEnv } from "./steps.js";
+import { removeDeadJobDirs, resolveLimits, withJobDir, type JobScope, type KindRunner, type PipelineLimits, type PipelineLogger, type StepEnv } from "./steps.js";
 import { StillEngine } from "./still-engine.js";
 import type { JobRunner } from "./types.js";
 
@@ -102,6 +102,12 @@ export function createPipelineRunner(options: PipelineRunnerOptions): PipelineRu
     httpFetch: options.httpFetch,
     speech,
   };
+
+  // Job dirs that killed processes left behind (their renders' frames): once, when this runner is made.
+  removeDeadJobDirs(env.limits.tmpRoot).then(
+    (n) => n > 0 && env.logger.info({ removed: n, tmpRoot: env.limits.tmpRoot }, "removed the job dirs of processes that were killed mid-job"),
+    (err: unknown) => env.logger.warn({ err }, "could not look for job dirs left by killed processes"),
+  );
 
   const run: JobRunner = async (request, ctx) => {
     const runKind = KIND_RUNNERS[request.endpoint.kind];

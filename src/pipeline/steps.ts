@@ -7,8 +7,8 @@
  * field of view at exactly frame scale (cheap: about 854x480 at 480p instead of the multi-megapixel source), the
  * crop can then be shifted to keep the faces in, and mapping faces into the frame is a pure translation.
  */
-import { randomInt } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { createHash, randomInt } from "node:crypto";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { FileOutput, Resolution, VideoOutput } from "../api/endpoints.js";
@@ -24,6 +24,7 @@ import {
   type FitTransform, type FrameBucket, type ImageHeader,
 } from "../media/image.js";
 import type { JobContext, RawImage } from "../media/types.js";
+import { PROCESS_TOKEN, workerIsDead } from "../queue/identity.js";
 import type { Synthesizer } from "../speech/index.js";
 import type { Storage } from "../storage/types.js";
 import type { Engine, EngineJob } from "./engine.js";
@@ -80,14 +81,37 @@ export interface JobScope {
 /** Runs one request of a given endpoint kind inside its job scope (temp dir and context ready). */
 export type KindRunner = (env: StepEnv, job: JobScope, request: RunRequest) => Promise<VideoOutput>;
 
+/**
+ * Job dirs are named "mouthpiece-job-<host hash>-<pid>-<process token>-XXXXXX", so that a later process on the
+ * same host can tell the dirs that a killed process left (kill -9, the OOM killer: no `finally` ran) from live ones.
+ */
+const JOB_DIR_RE = /^mouthpiece-job-([0-9a-f]{8})-(\d+)-([0-9a-f]{8})-/;
+const HOST_HASH = createHash("sha256").update(os.hostname()).digest("hex").slice(0, 8);
+
 /** Runs fn with a fresh temp dir that is removed afterwards, whatever happens. */
 export async function withJobDir<T>(tmpRoot: string, fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(tmpRoot, "mouthpiece-job-"));
+  const dir = await mkdtemp(path.join(tmpRoot, `mouthpiece-job-${HOST_HASH}-${process.pid}-${PROCESS_TOKEN}-`));
   try {
     return await fn(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Removes the job dirs in tmpRoot whose process is gone: made on this host by a process that is dead, or whose
+ * pid now belongs to another process (a restarted container). A killed render leaves its frames there, up to
+ * hundreds of MB. Dirs of other hosts (a shared tmp) and of live processes are left alone. Returns how many.
+ */
+export async function removeDeadJobDirs(tmpRoot: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(tmpRoot).catch(() => [] as string[])) {
+    const m = JOB_DIR_RE.exec(name);
+    if (!m || m[1] !== HOST_HASH || !workerIsDead(`${os.hostname()}:${m[2]}:${m[3]}`)) continue;
+    await rm(path.join(tmpRoot, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
 }
 
 /** Times a step and logs it to the job. */
