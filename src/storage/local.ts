@@ -15,7 +15,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import mime from "mime-types";
-import { FileUrls, isValidKey, safeFileName } from "./keys.js";
+import { FileUrls, isValidKey, META, safeFileName } from "./keys.js";
 import type { ByteRange, KeyedStorage, StoredFile } from "./types.js";
 
 export interface LocalStorageOptions {
@@ -31,8 +31,6 @@ interface Meta {
   fileName: string;
   createdAt: string;
 }
-
-const META = ".meta.json";
 
 export { isValidKey, safeFileName } from "./keys.js";
 
@@ -92,12 +90,8 @@ export class LocalStorage implements KeyedStorage {
       return undefined;
     }
     const fileName = key.slice(key.lastIndexOf("/") + 1);
-    let meta: Partial<Meta> = {};
-    try {
-      meta = JSON.parse(await readFile(path.join(path.dirname(file), META), "utf8")) as Meta;
-    } catch {
-      // No metadata (copied in by hand): fall back to the extension.
-    }
+    // No metadata (copied in by hand): fall back to the extension.
+    const meta = await readMeta(path.dirname(file));
     const contentType = meta.contentType ?? (mime.lookup(fileName) || "application/octet-stream");
     return { key, url: this.urlFor(key), contentType, fileName: meta.fileName ?? fileName, size };
   }
@@ -169,14 +163,18 @@ async function discard(tmp: string): Promise<void> {
   await Promise.all([rm(tmp, { force: true }), rm(`${tmp}.meta`, { force: true })]);
 }
 
+/** A stored file's metadata, from its folder; {} when there is none or it cannot be read. */
+async function readMeta(folder: string): Promise<Partial<Meta>> {
+  try {
+    return JSON.parse(await readFile(path.join(folder, META), "utf8")) as Partial<Meta>;
+  } catch {
+    return {};
+  }
+}
+
 /** When a stored file's folder was made: its metadata's createdAt, else the folder's mtime; undefined if gone. */
 async function createdAt(folder: string): Promise<number | undefined> {
-  try {
-    const meta = JSON.parse(await readFile(path.join(folder, META), "utf8")) as Partial<Meta>;
-    const t = Date.parse(meta.createdAt ?? "");
-    if (Number.isFinite(t)) return t;
-  } catch {
-    // No or unreadable metadata (copied in by hand): the folder's own time.
-  }
+  const t = Date.parse((await readMeta(folder)).createdAt ?? "");
+  if (Number.isFinite(t)) return t;
   return stat(folder).then((s) => (s.isDirectory() ? s.mtimeMs : undefined), () => undefined);
 }
